@@ -1,13 +1,17 @@
-# lvs.cluster: the two commands a newcomer needs are `make demo` and `make test`.
+# lvs.cluster. A newcomer needs two commands: `make demo` (lab + demo cluster) and `make test` (everything).
 SHELL := /bin/bash
 VENV ?= .venv
-PY := $(VENV)/bin/python
-BIN := $(VENV)/bin
-export PATH := $(abspath $(BIN)):$(PATH)
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+export PYTHONPATH := $(abspath build/collections)
+SCENARIOS ?= nat dr dr_arptables tun
 
-.PHONY: venv tree unit lint sanity build-check test
+.PHONY: deps venv tree unit lint sanity build-check checks molecule test demo demo-down bench
+
+deps:
+	@scripts/install-system-deps.sh
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -20,4 +24,33 @@ tree:
 	@scripts/collection-tree.sh >/dev/null
 
 unit: venv tree
-	PYTHONPATH=$(abspath build/collections) $(BIN)/pytest -q tests/unit
+	pytest -q tests/unit
+
+lint: venv tree
+	ansible-lint --profile production
+
+sanity: deps venv
+	scripts/sanity.sh
+
+build-check: venv
+	scripts/build-check.sh
+
+# Everything that needs no IPVS kernel.
+checks: lint unit sanity build-check
+
+-include lab/lab.mk
+
+molecule: venv tree lab-up
+	scripts/molecule.sh $(SCENARIOS)
+
+test: deps venv tree
+	scripts/test.sh
+
+demo: deps venv tree lab-up
+	scripts/demo.sh
+
+demo-down: venv tree
+	scripts/demo.sh down
+
+bench: venv tree lab-up
+	scripts/bench.sh

@@ -1,0 +1,85 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run ipvsadm on the managed host: read the table, apply -R batches, wait for draining.
+
+This is the only place in the collection that executes ipvsadm. Every call is an argv list;
+rule lines go to ``ipvsadm -R`` on stdin, never through a shell.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
+    IpvsParseError, merge_thresholds, parse_list, parse_save,
+)
+
+C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
+
+
+class Ipvsadm(object):
+    def __init__(self, module):
+        self.module = module
+        self.path = module.get_bin_path('ipvsadm')
+        if not self.path:
+            module.fail_json(msg='ipvsadm was not found on the host; install the ipvsadm package')
+
+    def run(self, args, data=None):
+        rc, out, err = self.module.run_command([self.path] + args, data=data, environ_update=C_LOCALE)
+        if rc != 0 and ("Can't initialize ipvs" in err or 'Protocol not available' in err):
+            self.module.fail_json(msg='IPVS is not available on this host (is the ip_vs kernel module '
+                                      'loadable?): %s' % err.strip(), rc=rc)
+        if rc != 0:
+            self.module.fail_json(msg='ipvsadm %s failed: %s' % (' '.join(args), err.strip()),
+                                  rc=rc, stdout=out, stderr=err)
+        return out
+
+    def read(self):
+        """Live table -> (table, {(service_id, dest_id): active connections})."""
+        save = self.run(['-S', '-n'])
+        thresholds = self.run(['-L', '-n', '--thresholds'])
+        try:
+            table = parse_save(save)
+            active = merge_thresholds(table, thresholds)
+        except IpvsParseError as e:
+            self.module.fail_json(msg='cannot parse ipvsadm output: %s' % e)
+        return table, active
+
+    def active_connections(self):
+        counts = {}
+        try:
+            for sid, _cols, dests in parse_list(self.run(['-L', '-n', '--thresholds'])):
+                for did, cols in dests:
+                    counts[(sid, did)] = int(cols[2])
+        except (IpvsParseError, IndexError, ValueError) as e:
+            self.module.fail_json(msg='cannot parse ipvsadm -L --thresholds output: %s' % e)
+        return counts
+
+    def restore(self, lines):
+        """Apply lines with ONE `ipvsadm -R`.
+
+        -R keeps going after a line the kernel rejects (it prints the error and the exit status
+        is that of the last line), so any stderr output is treated as a failure; the caller
+        also re-reads the table and compares it with what was wanted.
+        """
+        if not lines:
+            return
+        rc, out, err = self.module.run_command([self.path, '-R'], data='\n'.join(lines),
+                                               environ_update=C_LOCALE)
+        if rc != 0 or err.strip():
+            self.module.fail_json(msg='ipvsadm -R failed: %s' % (err.strip() or 'exit status %d' % rc),
+                                  rc=rc, stdout=out, stderr=err, commands=lines)
+
+    def wait_idle(self, keys, timeout, sleep=time.sleep, clock=time.monotonic, interval=1.0):
+        """Wait until every (service_id, dest_id) has no active connection, or timeout seconds.
+
+        Returns the keys still busy when the timeout passed.
+        """
+        deadline = clock() + timeout
+        while True:
+            counts = self.active_connections()
+            busy = [k for k in keys if counts.get(k, 0) > 0]
+            remaining = deadline - clock()
+            if not busy or remaining <= 0:
+                return busy
+            sleep(min(interval, remaining))

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Controller-side system packages the checks need (the lab installs its own in lab/lab.sh).
+# Installs only what is missing, so a prepared machine costs nothing.
+set -euo pipefail
+need=()
+command -v shellcheck >/dev/null || need+=(shellcheck)   # ansible-test sanity's shellcheck test
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v git >/dev/null || need+=(git)
+[ ${#need[@]} -eq 0 ] && exit 0
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing system packages: ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null

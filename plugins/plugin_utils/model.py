@@ -27,6 +27,8 @@ SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'sched
 REAL_SERVER_KEYS = ('group', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold')
 DEFAULTS = {'protocol': 'tcp', 'scheduler': 'wlc', 'forwarding': 'dr'}
 MAX_U32 = 4294967295
+MAX_PERSISTENCE = 86400 * 31  # ipvsadm's MAX_TIMEOUT
+MAX_THRESHOLD = 65535  # same bound as the lvs.cluster.ipvs module
 FAMILY = {4: 'inet', 6: 'inet6'}
 
 
@@ -79,25 +81,35 @@ def parse_ip(value):
     return addr
 
 
+class HostVarError(ValueError):
+    """A host var that Ansible could not produce (e.g. a template referring to an undefined variable)."""
+
+
 def _hostvar(hostvars, host, key):
     """Read one host var from Ansible's HostVars or a plain dict of dicts."""
     try:
         hvars = hostvars[host]
     except (KeyError, TypeError):
         return None
-    getter = getattr(hvars, 'get', None)
-    return getter(key) if getter else None
+    try:
+        getter = getattr(hvars, 'get', None)
+        return getter(key) if getter else None
+    except Exception as exc:  # pylint: disable=broad-exception-caught  # templating errors of any kind
+        raise HostVarError('%s: cannot be read: %s' % (key, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
 
 
 def host_address(hostvars, host):
     """Address the director uses for an inventory host: (ip object, None) or (None, reason)."""
-    explicit = _hostvar(hostvars, host, 'lvs_real_server_address')
+    try:
+        explicit = _hostvar(hostvars, host, 'lvs_real_server_address')
+        ansible_host = _hostvar(hostvars, host, 'ansible_host') if explicit is None else None
+    except HostVarError as exc:
+        return None, str(exc)
     if explicit is not None:
         addr = parse_ip(explicit)
         if addr is None:
             return None, 'lvs_real_server_address: must be an IPv4 or IPv6 address, got %s' % _describe(explicit)
         return addr, None
-    ansible_host = _hostvar(hostvars, host, 'ansible_host')
     for candidate in (ansible_host, host):
         addr = parse_ip(candidate) if candidate is not None else None
         if addr is not None:
@@ -202,7 +214,7 @@ class _Normaliser:
 
         persistence = item.get('persistence')
         if persistence is not None:
-            persistence = self.integer(label + '.persistence', persistence, 0, MAX_U32) or None
+            persistence = self.integer(label + '.persistence', persistence, 0, MAX_PERSISTENCE) or None
 
         real_servers = self.real_servers(label, item.get('real_servers'), port, forwarding)
 
@@ -329,8 +341,8 @@ class _Normaliser:
                 self.err(rpath + '.port', '%d must equal the service port %d with forwarding %s '
                          '(only nat can remap ports)' % (port, service_port, forwarding))
         weight = self.integer(rpath + '.weight', item.get('weight', 1), 0, 65535)
-        upper = self.integer(rpath + '.upper_threshold', item.get('upper_threshold', 0), 0, MAX_U32)
-        lower = self.integer(rpath + '.lower_threshold', item.get('lower_threshold', 0), 0, MAX_U32)
+        upper = self.integer(rpath + '.upper_threshold', item.get('upper_threshold', 0), 0, MAX_THRESHOLD)
+        lower = self.integer(rpath + '.lower_threshold', item.get('lower_threshold', 0), 0, MAX_THRESHOLD)
         if upper and lower is not None and lower > upper:
             self.err(rpath + '.lower_threshold', '%d is above upper_threshold %d' % (lower, upper))
 
@@ -363,7 +375,11 @@ class _Normaliser:
             if addr is None:
                 self.err(hpath, reason)
             weight = item_weight
-            host_weight = _hostvar(self.hostvars, host, 'lvs_real_server_weight')
+            try:
+                host_weight = _hostvar(self.hostvars, host, 'lvs_real_server_weight')
+            except HostVarError as exc:
+                self.err(hpath, str(exc))
+                host_weight = None
             if host_weight is not None:
                 weight = self.integer(hpath + '.lvs_real_server_weight', host_weight, 0, 65535)
             members.append(entry(hpath, addr, str(host), weight))

@@ -136,12 +136,15 @@ BAD = [
     ('host-weight-too-big', [rs(group='heavy')],
      P0 + '.real_servers[0] (group heavy) host heavy.lvs_real_server_weight: 70000 is outside 0..65535'),
     ('upper-threshold-negative', [rs(address='192.0.2.30', upper_threshold=-5)],
-     P0 + '.real_servers[0].upper_threshold: -5 is outside 0..4294967295'),
+     P0 + '.real_servers[0].upper_threshold: -5 is outside 0..65535'),
     ('lower-threshold-negative', [rs(address='192.0.2.30', lower_threshold=-5)],
-     P0 + '.real_servers[0].lower_threshold: -5 is outside 0..4294967295'),
+     P0 + '.real_servers[0].lower_threshold: -5 is outside 0..65535'),
     ('lower-above-upper', [rs(address='192.0.2.30', upper_threshold=10, lower_threshold=20)],
      P0 + '.real_servers[0].lower_threshold: 20 is above upper_threshold 10'),
-    ('persistence-negative', [web(persistence=-1)], P0 + '.persistence: -1 is outside 0..4294967295'),
+    ('persistence-negative', [web(persistence=-1)], P0 + '.persistence: -1 is outside 0..2678400'),
+    ('persistence-over-31-days', [web(persistence=2678401)], P0 + '.persistence: 2678401 is outside 0..2678400'),
+    ('upper-threshold-too-big', [rs(address='192.0.2.30', upper_threshold=65536)],
+     P0 + '.real_servers[0].upper_threshold: 65536 is outside 0..65535'),
     ('netmask-without-persistence', [web(persistence_netmask='255.255.255.0')],
      P0 + '.persistence_netmask: is only valid together with persistence > 0'),
     ('netmask-with-zero-persistence', [web(persistence=0, persistence_netmask='255.255.255.0')],
@@ -371,3 +374,17 @@ def test_ipvs_services_for_fwmark_omits_address_port_and_nulls():
 def test_ipvs_services_rejects_raw_input():
     with pytest.raises(ModelError, match='ipvs_services expects'):
         to_ipvs_services([{'name': 'web'}])
+
+
+def test_unreadable_host_var_is_reported_with_its_host():
+    class Exploding(dict):
+        def get(self, key, default=None):
+            if key == 'lvs_real_server_weight':
+                raise RuntimeError("'undefined_weight' is undefined")
+            return super().get(key, default)
+
+    hostvars = dict(HOSTVARS, web1=Exploding(HOSTVARS['web1']))
+    with pytest.raises(ModelError) as info:
+        normalise_services([web()], hostvars, GROUPS)
+    assert info.value.errors == [P0 + ".real_servers[0] (group lvs_real_servers) host web1: lvs_real_server_weight: "
+                                      "cannot be read: 'undefined_weight' is undefined"]

@@ -1,0 +1,138 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lvs.cluster filters, and the example inventories run through them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.vars.manager import VariableManager
+
+from ansible_collections.lvs.cluster.plugins.filter.lvs import FilterModule
+
+ROOT = Path(__file__).resolve().parents[4]
+FILTERS = FilterModule().filters()
+HOSTVARS = {'web1': {'ansible_host': '192.0.2.11'}, 'web2': {'ansible_host': '192.0.2.12', 'lvs_real_server_weight': 3}}
+GROUPS = {'all': ['web1', 'web2'], 'lvs_real_servers': ['web1', 'web2']}
+SERVICE = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'group': 'lvs_real_servers'}]}
+
+
+def test_filter_names():
+    assert sorted(FILTERS) == ['ipvs_services', 'served_by', 'virtual_services']
+
+
+def test_chain_of_filters():
+    services = FILTERS['virtual_services']([SERVICE], HOSTVARS, GROUPS)
+    assert [r['weight'] for r in FILTERS['served_by'](services, 'web2')[0]['real_servers']] == [1, 3]
+    assert FILTERS['served_by'](services, 'web2')[0]['real_server']['host'] == 'web2'
+    (virtual,) = FILTERS['ipvs_services'](services)
+    assert [(d['address'], d['weight']) for d in virtual['destinations']] == [('192.0.2.11', 1), ('192.0.2.12', 3)]
+
+
+def test_errors_become_one_filter_error_with_a_line_each():
+    bad = [dict(SERVICE, real_servers=[{'group': 'lvs_real_servers', 'weight': -1}]), dict(SERVICE, name='web2', scheduler='fastest')]
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTERS['virtual_services'](bad, HOSTVARS, GROUPS)
+    lines = str(info.value).split('\n')
+    assert lines[0] == 'invalid LVS cluster data model:'
+    assert lines[1] == 'lvs_virtual_services[0] (web).real_servers[0].weight: -1 is outside 0..65535'
+    assert lines[2].startswith("lvs_virtual_services[1] (web2).scheduler: unknown scheduler 'fastest'")
+    assert lines[3] == ('lvs_virtual_services[1] (web2): virtual service 192.0.2.100:80/tcp is already used by '
+                        'lvs_virtual_services[0] (web)')
+    assert len(lines) == 4
+
+
+@pytest.mark.parametrize('name', ['served_by', 'ipvs_services'])
+def test_other_filters_reject_unnormalised_input(name):
+    args = ('web1',) if name == 'served_by' else ()
+    with pytest.raises(AnsibleFilterError, match='expects the output of lvs.cluster.virtual_services'):
+        FILTERS[name]('not a list', *args)
+
+
+# -- example inventories --------------------------------------------------------------------------
+
+def load_inventory(name):
+    """Groups and per-host vars (group_vars included) as Ansible computes them, without any connection."""
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(ROOT / 'inventory' / name)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    hostvars = {host.name: variables.get_vars(host=host, include_hostvars=False) for host in inventory.get_hosts()}
+    return hostvars, inventory.get_groups_dict()
+
+
+EXPECTED = {
+    'dr': {
+        'vip': '192.0.2.100', 'port': 80, 'scheduler': 'wrr', 'forwarding': 'dr', 'gateway': None,
+        'real_servers': [('web1', '192.0.2.11', 80, 1), ('web2', '192.0.2.12', 80, 2)],
+        'clients': ['client1'], 'directors': ['director1'],
+    },
+    'nat': {
+        'vip': '203.0.113.100', 'port': 80, 'scheduler': 'rr', 'forwarding': 'nat', 'gateway': '198.51.100.1',
+        'real_servers': [('web1', '198.51.100.11', 8080, 1), ('web2', '198.51.100.12', 8080, 1)],
+        'clients': ['client1'], 'directors': ['director1'],
+    },
+}
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_example_inventory_validates(name):
+    hostvars, groups = load_inventory(name)
+    expected = EXPECTED[name]
+    assert groups['lvs_directors'] == expected['directors']
+    assert groups['lvs_clients'] == expected['clients']
+    (svc,) = FILTERS['virtual_services'](hostvars['director1']['lvs_virtual_services'], hostvars, groups)
+    assert (svc['name'], svc['vip'], svc['port'], svc['protocol']) == ('web', expected['vip'], expected['port'], 'tcp')
+    assert (svc['scheduler'], svc['forwarding'], svc['gateway']) == (
+        expected['scheduler'], expected['forwarding'], expected['gateway'])
+    assert [(r['host'], r['address'], r['port'], r['weight']) for r in svc['real_servers']] == expected['real_servers']
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_example_inventory_through_ansible(name, tmp_path):
+    """The real thing: Ansible's own HostVars object and templating, via an ad-hoc run on localhost."""
+    out = tmp_path / 'services.json'
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / 'build' / 'collections'),
+               ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_LOCALHOST_WARNING='false',
+               PATH='%s%s%s' % (bin_dir, os.pathsep, os.environ.get('PATH', '')))
+    expr = ('{{ lvs_virtual_services | lvs.cluster.virtual_services(hostvars, groups)'
+            ' | lvs.cluster.ipvs_services | to_json }}')
+    result = subprocess.run(
+        [str(bin_dir / 'ansible'), 'localhost', '-i', str(ROOT / 'inventory' / name), '-c', 'local',
+         '-e', 'ansible_python_interpreter=%s' % sys.executable,
+         '-m', 'ansible.builtin.copy', '-a', json.dumps({'content': expr, 'dest': str(out)})],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (virtual,) = json.loads(out.read_text())
+    expected = EXPECTED[name]
+    assert (virtual['address'], virtual['port'], virtual['scheduler']) == (
+        expected['vip'], expected['port'], expected['scheduler'])
+    assert [(d['address'], d['port'], d['weight'], d['forwarding']) for d in virtual['destinations']] == [
+        (address, port, weight, expected['forwarding']) for dummy, address, port, weight in expected['real_servers']]
+
+
+def test_ipvs_services_output_is_accepted_by_the_ipvs_module():
+    """Contract with plugins/module_utils/ipvs_spec.py: what the filter emits, the module takes as is."""
+    ipvs_spec = pytest.importorskip('ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec')
+    hostvars = dict(HOSTVARS, v6={'lvs_real_server_address': '2001:db8::a'})
+    groups = dict(GROUPS, v6=['v6'])
+    services = FILTERS['virtual_services']([
+        dict(SERVICE, scheduler='sh', scheduler_flags=['sh-port'], persistence=300,
+             persistence_netmask='255.255.255.0', real_servers=[{'group': 'lvs_real_servers', 'upper_threshold': 10}]),
+        dict(SERVICE, name='nat', vip='192.0.2.101', forwarding='nat', gateway='192.0.2.1',
+             real_servers=[{'group': 'lvs_real_servers', 'port': 8080}]),
+        {'name': 'marked', 'fwmark': 5, 'persistence': 60, 'persistence_netmask': 64, 'real_servers': [{'group': 'v6'}]},
+    ], hostvars, groups)
+    table = ipvs_spec.desired_table(FILTERS['ipvs_services'](services))[0]
+    assert sorted(table) == ['-f 5 -6', '-t 192.0.2.100:80', '-t 192.0.2.101:80']
+    assert [(d['port'], d['weight'], d['forwarding']) for d in table['-t 192.0.2.101:80']['destinations'].values()] == [
+        (8080, 1, 'nat'), (8080, 3, 'nat')]
+    assert table['-f 5 -6']['persistence_netmask'] == '64'

@@ -20,6 +20,7 @@ thresholds, so they are read from ``-L -n --thresholds``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
@@ -73,11 +74,18 @@ def split_hostport(text):
         host, sep, port = text.rpartition(':')
     if not sep or not port.isdigit():
         raise IpvsParseError('not an address:port: %r' % text)
+    address, family = canonical_address(host)
+    return address, int(port), family
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_address(host):
+    """'2001:DB8:0::1' -> ('2001:db8::1', 'inet6'). Cached: big tables repeat the same few addresses."""
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
         raise IpvsParseError('not an IP address: %r' % host)
-    return addr.compressed, int(port), family_of(addr)
+    return addr.compressed, family_of(addr)
 
 
 def service_id(svc):
@@ -285,22 +293,23 @@ def dest_line(cmd, sid, dest, weight=None):
     return ' '.join(parts)
 
 
-def _addr_sort(address):
+@functools.lru_cache(maxsize=4096)
+def addr_sort_key(address):
     return ipaddress.ip_address(address).packed
 
 
-def _service_sort(svc):
+def service_sort_key(svc):
     if svc['fwmark'] is not None:
         return (1, svc['family'], b'', svc['fwmark'], '')
-    return (0, svc['family'], _addr_sort(svc['address']), svc['port'], svc['protocol'])
+    return (0, svc['family'], addr_sort_key(svc['address']), svc['port'], svc['protocol'])
 
 
 def render(table):
     """Table -> ipvsadm -S -n style text (plus -x/-y, which -S omits), sorted like ipvsadm."""
     lines = []
-    for svc in sorted(table.values(), key=_service_sort):
+    for svc in sorted(table.values(), key=service_sort_key):
         lines.append(service_line('-A', svc))
-        for dest in sorted(svc['destinations'].values(), key=lambda d: (_addr_sort(d['address']), d['port'])):
+        for dest in sorted(svc['destinations'].values(), key=lambda d: (addr_sort_key(d['address']), d['port'])):
             lines.append(dest_line('-a', svc['id'], dest))
     return ''.join(line + '\n' for line in lines)
 
@@ -330,27 +339,29 @@ class Plan(object):
 def plan(current, desired, absent=(), purge=False, drain=False):
     """current/desired: tables; absent: service ids to delete; purge: delete unlisted services."""
     p = Plan()
-    dest_deletes, svc_deletes, svc_edits, svc_adds, dest_edits, dest_adds, drains = [], [], [], [], [], [], []
+    dest_deletes, svc_deletes, svc_edits, svc_adds, dest_edits, dest_adds = [], [], [], [], [], []
+    drain_dests, drain_svcs = [], []  # weight-0 edits, in the order of the deletes they precede
+
+    def drain_one(sid, did, dest, into):
+        p.draining.append((sid, did))
+        if dest['weight'] != 0:
+            into.append(dest_line('-e', sid, dest, weight=0))
 
     def leave_dest(sid, did, dest):
         if drain:
-            p.draining.append((sid, did))
-            if dest['weight'] != 0:
-                drains.append(dest_line('-e', sid, dest, weight=0))
+            drain_one(sid, did, dest, drain_dests)
         dest_deletes.append('-d %s -r %s' % (sid, did))
 
     def leave_service(sid):
-        for did, dest in sorted(current[sid]['destinations'].items()):
-            if drain:
-                p.draining.append((sid, did))
-                if dest['weight'] != 0:
-                    drains.append(dest_line('-e', sid, dest, weight=0))
+        if drain:
+            for did, dest in sorted(current[sid]['destinations'].items()):
+                drain_one(sid, did, dest, drain_svcs)
         svc_deletes.append('-D %s' % sid)
 
     removed = set(sid for sid in absent if sid in current)
     if purge:
         removed.update(sid for sid in current if sid not in desired)
-    for sid in sorted(removed, key=lambda s: _service_sort(current[s])):
+    for sid in sorted(removed, key=lambda s: service_sort_key(current[s])):
         leave_service(sid)
 
     for sid, want in desired.items():
@@ -372,7 +383,7 @@ def plan(current, desired, absent=(), purge=False, drain=False):
                 dest_edits.append(dest_line('-e', sid, dest))
 
     if drain:
-        p.first = drains + svc_edits + svc_adds + dest_edits + dest_adds
+        p.first = drain_dests + drain_svcs + svc_edits + svc_adds + dest_edits + dest_adds
         p.last = dest_deletes + svc_deletes
     else:
         p.first = dest_deletes + svc_deletes + svc_edits + svc_adds + dest_edits + dest_adds

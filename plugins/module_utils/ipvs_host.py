@@ -70,11 +70,12 @@ class Ipvsadm(object):
             self.module.fail_json(msg='ipvsadm -R failed: %s' % (err.strip() or 'exit status %d' % rc),
                                   rc=rc, stdout=out, stderr=err, commands=lines)
 
-    def wait_idle(self, keys, timeout, sleep=time.sleep, clock=time.monotonic, interval=1.0):
+    def wait_idle(self, keys, timeout, interval=1.0):
         """Wait until every (service_id, dest_id) has no active connection, or timeout seconds.
 
         Returns the keys still busy when the timeout passed.
         """
+        sleep, clock = time.sleep, time.monotonic  # looked up here so tests can replace them
         deadline = clock() + timeout
         while True:
             counts = self.active_connections()

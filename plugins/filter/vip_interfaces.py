@@ -1,0 +1,48 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pick the interface that should hold each VIP on a director."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+
+def _networks(facts, name):
+    """Networks configured on interface NAME, from gathered facts."""
+    iface = facts.get(name.replace('-', '_').replace(':', '_')) or facts.get(name) or {}
+    ipv4 = [iface.get('ipv4')] if isinstance(iface.get('ipv4'), dict) else list(iface.get('ipv4') or [])
+    for entry in ipv4 + list(iface.get('ipv4_secondaries') or []):
+        if entry.get('address') and entry.get('netmask'):
+            yield ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']), strict=False)
+    for entry in iface.get('ipv6') or []:
+        if entry.get('address') and entry.get('prefix'):
+            yield ipaddress.ip_network('%s/%s' % (entry['address'].split('%')[0], entry['prefix']), strict=False)
+
+
+def vip_interfaces(vips, facts, interface=''):
+    """Return {vip: interface}: the interface whose subnet holds the VIP, else INTERFACE, else the default route's.
+
+    A VIP is announced where its subnet lives, so a director with an outside and an inside network (NAT)
+    puts it on the outside one without being told. Host routes (/32, /128: the VIPs themselves) never count.
+    """
+    names = [n for n in facts.get('interfaces') or [] if n != 'lo']
+    fallback = interface or (facts.get('default_ipv4') or {}).get('interface') or ''
+    placed = {}
+    for vip in vips:
+        address = ipaddress.ip_address(vip)
+        found = [n for n in names
+                 if any(address in net and net.num_addresses > 1 for net in _networks(facts, n))]
+        chosen = interface or (found[0] if found else fallback)
+        if not chosen:
+            raise AnsibleFilterError(
+                'director_vip_interface: no interface of this host is on the subnet of VIP %s and there is no '
+                'default route; set director_vip_interface' % vip)
+        placed[vip] = chosen
+    return placed
+
+
+class FilterModule:
+    def filters(self):
+        return {'vip_interfaces': vip_interfaces}

@@ -1,0 +1,322 @@
+#!/usr/bin/python
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: ipvs
+short_description: Set the whole IPVS (LVS) virtual server table in one call
+version_added: 0.1.0
+description:
+  - Declares the desired virtual services and their complete sets of real servers, compares them with
+    the live table (C(ipvsadm -S -n) and C(ipvsadm -L -n --thresholds)) and applies only the difference
+    with a single C(ipvsadm -R) run.
+  - Services and real servers whose only changes are scheduler, flags or persistence (service), or
+    weight, forwarding method or thresholds (real server) are edited in place (C(-E) / C(-e)), so
+    established connections survive. A real server whose port changes is deleted and added.
+  - Applying the same input twice issues no command the second time.
+  - Input is validated completely before anything runs on the host; errors name the field,
+    for example C(services[2].destinations[0].weight).
+  - This module is the only part of the collection that runs ipvsadm.
+author:
+  - lvs.cluster contributors (@lvs-cluster)
+requirements:
+  - ipvsadm on the managed host (1.31 is the reference for the rule format)
+  - a kernel with IPVS (C(ip_vs) module)
+attributes:
+  check_mode:
+    support: full
+    description: Computes and returns the commands and resulting rules without changing anything.
+  diff_mode:
+    support: full
+    description: Returns the table before and after as ipvsadm rule text.
+  platform:
+    support: full
+    platforms: linux
+    description: Linux with IPVS only.
+options:
+  services:
+    description:
+      - The virtual services. Each item's O(services[].destinations) is the complete set of its
+        real servers; unlisted real servers are removed.
+      - Services in the kernel that are not listed are kept unless O(purge=true).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      protocol:
+        description: Protocol of an address/port service. Ignored when O(services[].fwmark) is set.
+        type: str
+        choices: [tcp, udp, sctp]
+        default: tcp
+      address:
+        description: Virtual IP, IPv4 or IPv6. Required unless O(services[].fwmark) is set.
+        type: str
+      port:
+        description: Virtual port, 1..65535. Required unless O(services[].fwmark) is set.
+        type: int
+      fwmark:
+        description:
+          - Firewall-mark service (C(ipvsadm -f)) instead of address/port, 1..4294967295.
+          - O(services[].address) and O(services[].port) are then ignored, except that an IPv6
+            address selects O(services[].family=inet6) when family is not given.
+        type: int
+      family:
+        description:
+          - Address family. Only matters for fwmark services (C(ipvsadm -f N -6)); for address
+            services it must match the address.
+          - Defaults to the family of O(services[].address), else C(inet).
+        type: str
+        choices: [inet, inet6]
+      scheduler:
+        description: Scheduling algorithm.
+        type: str
+        choices: [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos]
+        default: wlc
+      scheduler_flags:
+        description:
+          - Scheduler flags (C(ipvsadm -b)). C(sh-*) need O(services[].scheduler=sh),
+            C(mh-*) need O(services[].scheduler=mh); C(flag-1) equals C(sh-fallback)/C(mh-fallback)
+            and C(flag-2) equals C(sh-port)/C(mh-port).
+        type: list
+        elements: str
+        choices: [sh-fallback, sh-port, mh-fallback, mh-port, flag-1, flag-2, flag-3]
+        default: []
+      persistence:
+        description: Persistence timeout in seconds (1..2678400); null or 0 means not persistent.
+        type: int
+      persistence_netmask:
+        description:
+          - Persistence granularity, only with O(services[].persistence). IPv4 dotted netmask (or a
+            prefix length), IPv6 prefix length 1..128. The default 255.255.255.255 / 128 is the same
+            as not setting it.
+        type: str
+      state:
+        description: C(absent) deletes this service (with its real servers) if it exists.
+        type: str
+        choices: [present, absent]
+        default: present
+      destinations:
+        description: The complete set of real servers of this service.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          address:
+            description: Real server address, same family as the service.
+            type: str
+            required: true
+          port:
+            description:
+              - Real server port. Defaults to the service port (fwmark services - 0, meaning the
+                port of the request).
+              - Must equal the service port for C(dr) and C(tun) forwarding of address/port services.
+            type: int
+          forwarding:
+            description: Forwarding method - C(nat) (C(-m)), C(dr) (C(-g)) or C(tun) (C(-i), ipip).
+            type: str
+            choices: [nat, dr, tun]
+            default: dr
+          weight:
+            description: Weight 0..65535; 0 quiesces the server.
+            type: int
+            default: 1
+          upper_threshold:
+            description: Upper connection threshold (C(-x)), 0 = none.
+            type: int
+            default: 0
+          lower_threshold:
+            description: Lower connection threshold (C(-y)), 0 = none.
+            type: int
+            default: 0
+  purge:
+    description: Also delete services present in the kernel but not listed in O(services).
+    type: bool
+    default: false
+  drain_timeout:
+    description:
+      - Seconds. When greater than 0, real servers being removed (including those of removed services)
+        are first set to weight 0 together with all other changes, and deleted once their active
+        connections reach 0 or this timeout passes. Check mode does not wait.
+    type: int
+    default: 0
+  save_path:
+    description:
+      - After applying, write the resulting table to this file (for example C(/etc/ipvsadm.rules)),
+        atomically and only when its content differs. The text is C(ipvsadm -S -n) format plus the
+        C(-x)/C(-y) thresholds, which C(ipvsadm -S) leaves out; C(ipvsadm -R) reads it back.
+    type: path
+notes:
+  - C(ipvsadm -R) does not stop at a line the kernel rejects, so the module fails on any error output
+    and re-reads the table after applying to check it matches.
+  - A real server whose address is local to the director is shown by the kernel as direct routing;
+    declare it with O(services[].destinations[].forwarding=dr).
+  - Tunnel options other than ipip (C(--tun-type gue|gre)) are not managed; such real servers are reset
+    to ipip.
+seealso:
+  - module: lvs.cluster.ipvs_info
+"""
+
+EXAMPLES = r"""
+- name: Two services, DR and NAT
+  lvs.cluster.ipvs:
+    services:
+      - address: 192.0.2.100
+        port: 80
+        scheduler: wrr
+        persistence: 300
+        persistence_netmask: 255.255.255.0
+        destinations:
+          - address: 198.51.100.11
+            weight: 2
+          - address: 198.51.100.12
+      - protocol: udp
+        address: 2001:db8::53
+        port: 53
+        scheduler: sh
+        scheduler_flags: [sh-fallback, sh-port]
+        destinations:
+          - address: 2001:db8::11
+            port: 5353
+            forwarding: nat
+    purge: true
+    drain_timeout: 30
+    save_path: /etc/ipvsadm.rules
+
+- name: Firewall-mark service over IPv6
+  lvs.cluster.ipvs:
+    services:
+      - fwmark: 1
+        family: inet6
+        scheduler: rr
+        destinations:
+          - address: 2001:db8::11
+            forwarding: tun
+
+- name: Remove one service, leave the rest alone
+  lvs.cluster.ipvs:
+    services:
+      - address: 192.0.2.100
+        port: 80
+        state: absent
+
+- name: Feed it from the cluster data model
+  lvs.cluster.ipvs:
+    services: "{{ lvs_virtual_services | lvs.cluster.virtual_services(hostvars, groups) | lvs.cluster.ipvs_services }}"
+    purge: true
+"""
+
+RETURN = r"""
+commands:
+  description: The C(ipvsadm -R) lines applied (or, in check mode, that would be), in order.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - -a -t 192.0.2.100:80 -r 198.51.100.13:80 -g -w 1
+    - -e -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 3
+rules:
+  description: The resulting table as C(ipvsadm -S -n) text (plus C(-x)/C(-y) thresholds when set).
+  returned: always
+  type: str
+  sample: |
+    -A -t 192.0.2.100:80 -s wrr -p 300 -M 255.255.255.0
+    -a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 3
+saved:
+  description: Whether O(save_path) was (or in check mode would be) rewritten.
+  returned: always
+  type: bool
+  sample: false
+drained:
+  description: Real servers that were drained before deletion, and those still busy when the timeout passed.
+  returned: when O(drain_timeout) > 0
+  type: dict
+  sample: {"waited_for": ["-t 192.0.2.100:80 -r 198.51.100.12:80"], "still_active": []}
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import differences, plan, render
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import IpvsInputError, desired_table
+
+
+def file_differs(path, text):
+    try:
+        with open(path, 'rb') as f:
+            return f.read() != to_bytes(text)
+    except FileNotFoundError:
+        return True
+
+
+def write_atomic(module, path, text):
+    fd, tmp = tempfile.mkstemp(prefix='.ipvsadm-', dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(to_bytes(text))
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            # Items are validated by ipvs_spec so errors can name services[i].destinations[j].field.
+            services=dict(type='list', elements='dict', default=[]),
+            purge=dict(type='bool', default=False),
+            drain_timeout=dict(type='int', default=0),
+            save_path=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['drain_timeout'] < 0:
+        module.fail_json(msg='drain_timeout: %d must be >= 0' % p['drain_timeout'])
+    try:
+        desired, absent = desired_table(p['services'])
+    except IpvsInputError as e:
+        module.fail_json(msg=to_native(e), field=e.path)
+
+    ipvsadm = Ipvsadm(module)
+    current, _active = ipvsadm.read()
+    todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0)
+    result = dict(changed=bool(todo.commands), commands=todo.commands, saved=False)
+    rules = render(todo.after)
+
+    if todo.commands and not module.check_mode:
+        ipvsadm.restore(todo.first)
+        if todo.last:
+            busy = ipvsadm.wait_idle(todo.draining, p['drain_timeout'])
+            result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining],
+                                     still_active=['%s -r %s' % k for k in busy])
+            ipvsadm.restore(todo.last)
+        live, _active = ipvsadm.read()
+        wrong = differences(todo.after, live)
+        if wrong:
+            module.fail_json(msg='after ipvsadm -R the table differs from the desired state: %s'
+                                 % '; '.join(wrong), commands=todo.commands, rules=render(live))
+        rules = render(live)
+    elif todo.draining:
+        result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining], still_active=[])
+
+    if p['save_path'] and file_differs(p['save_path'], rules):
+        result['saved'] = result['changed'] = True
+        if not module.check_mode:
+            write_atomic(module, p['save_path'], rules)
+
+    result['rules'] = rules
+    if module._diff:
+        result['diff'] = dict(before=render(current), after=rules)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

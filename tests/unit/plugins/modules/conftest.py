@@ -1,0 +1,52 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a module's main() in-process against FakeIpvsadm and return its result dict."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from fake_ipvsadm import FakeIpvsadm
+
+
+class ModuleExit(Exception):
+    def __init__(self, result, failed):
+        Exception.__init__(self, result.get('msg'))
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture
+def kernel():
+    return FakeIpvsadm()
+
+
+@pytest.fixture
+def run_module(monkeypatch, kernel):
+    state = {'bin': '/usr/sbin/ipvsadm'}
+
+    def exit_json(self, **kw):
+        raise ModuleExit(kw, failed=False)
+
+    def fail_json(self, msg, **kw):
+        kw['msg'] = msg
+        raise ModuleExit(kw, failed=True)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kw: kernel.run(args, **kw))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: state['bin'])
+
+    def run(main, args, check_mode=False, diff=False, expect_fail=False, ipvsadm_path='/usr/sbin/ipvsadm'):
+        state['bin'] = ipvsadm_path
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        with patch_module_args(args):
+            with pytest.raises(ModuleExit) as info:
+                main()
+        assert info.value.failed == expect_fail, info.value.result
+        return info.value.result
+
+    return run

@@ -1,0 +1,374 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""lvs.cluster.ipvs end to end against FakeIpvsadm: diff, one -R batch, idempotency, check/diff mode."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.modules import ipvs as ipvs_module
+
+VIP = '192.0.2.100'
+
+
+def web(**over):
+    svc = {'address': VIP, 'port': 80, 'scheduler': 'wrr',
+           'destinations': [{'address': '198.51.100.11', 'weight': 1},
+                            {'address': '198.51.100.12', 'weight': 2}]}
+    svc.update(over)
+    return svc
+
+
+def apply(run_module, services, **opts):
+    return run_module(ipvs_module.main, dict(opts, services=services))
+
+
+def test_add_from_empty_uses_one_restore_and_builds_table(run_module, kernel):
+    res = apply(run_module, [web()])
+    assert res['changed'] is True
+    assert res['commands'] == [
+        '-A -t 192.0.2.100:80 -s wrr',
+        '-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1',
+        '-a -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2',
+    ]
+    assert len(kernel.restore_calls()) == 1
+    assert kernel.save() == ('-A -t 192.0.2.100:80 -s wrr\n'
+                             '-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1\n'
+                             '-a -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2\n')
+    assert res['rules'] == kernel.save()
+
+
+# Each case: (initial services, changed services, expected commands). After applying the change the
+# same input must give changed=false and no command (idempotency for every kind of change).
+CHANGES = {
+    'scheduler edit in place': (
+        [web()], [web(scheduler='lc')],
+        ['-E -t 192.0.2.100:80 -s lc']),
+    'persistence on with netmask': (
+        [web()], [web(persistence=300, persistence_netmask='255.255.255.0')],
+        ['-E -t 192.0.2.100:80 -s wrr -p 300 -M 255.255.255.0']),
+    'persistence off': (
+        [web(persistence=600)], [web(persistence=None)],
+        ['-E -t 192.0.2.100:80 -s wrr']),
+    'scheduler flags': (
+        [web()], [web(scheduler='sh', scheduler_flags=['sh-port', 'sh-fallback'])],
+        ['-E -t 192.0.2.100:80 -s sh -b sh-fallback,sh-port']),
+    'weight edit in place': (
+        [web()], [web(destinations=[{'address': '198.51.100.11', 'weight': 5},
+                                    {'address': '198.51.100.12', 'weight': 2}])],
+        ['-e -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 5']),
+    'forwarding edit in place': (
+        [web()], [web(destinations=[{'address': '198.51.100.11', 'forwarding': 'tun'},
+                                    {'address': '198.51.100.12', 'weight': 2}])],
+        ['-e -t 192.0.2.100:80 -r 198.51.100.11:80 -i -w 1']),
+    'thresholds edit in place': (
+        [web()], [web(destinations=[{'address': '198.51.100.11', 'upper_threshold': 100, 'lower_threshold': 50},
+                                    {'address': '198.51.100.12', 'weight': 2}])],
+        ['-e -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1 -x 100 -y 50']),
+    'nat port change is delete then add': (
+        [web(destinations=[{'address': '198.51.100.11', 'forwarding': 'nat', 'port': 8080}])],
+        [web(destinations=[{'address': '198.51.100.11', 'forwarding': 'nat', 'port': 8081}])],
+        ['-d -t 192.0.2.100:80 -r 198.51.100.11:8080',
+         '-a -t 192.0.2.100:80 -r 198.51.100.11:8081 -m -w 1']),
+    'remove and add real servers': (
+        [web()], [web(destinations=[{'address': '198.51.100.12', 'weight': 2},
+                                    {'address': '198.51.100.13'}])],
+        ['-d -t 192.0.2.100:80 -r 198.51.100.11:80',
+         '-a -t 192.0.2.100:80 -r 198.51.100.13:80 -g -w 1']),
+    'state absent': (
+        [web(), web(port=443)], [web(port=443, state='absent')],
+        ['-D -t 192.0.2.100:443']),
+    'ipv6 service added': (
+        [web()], [web(), {'protocol': 'udp', 'address': '2001:DB8:0::53', 'port': 53,
+                          'destinations': [{'address': '2001:db8::11', 'forwarding': 'nat', 'port': 5353}]}],
+        ['-A -u [2001:db8::53]:53 -s wlc',
+         '-a -u [2001:db8::53]:53 -r [2001:db8::11]:5353 -m -w 1']),
+    'fwmark ipv6 persistence': (
+        [web()], [web(), {'fwmark': 7, 'family': 'inet6', 'scheduler': 'rr', 'persistence': 60,
+                          'persistence_netmask': 64, 'destinations': [{'address': '2001:db8::11'}]}],
+        ['-A -f 7 -6 -s rr -p 60 -M 64',
+         '-a -f 7 -6 -r [2001:db8::11]:0 -g -w 1']),
+    'sctp service': (
+        [], [{'protocol': 'sctp', 'address': '192.0.2.7', 'port': 9, 'destinations': [{'address': '198.51.100.7'}]}],
+        ['-A --sctp-service 192.0.2.7:9 -s wlc',
+         '-a --sctp-service 192.0.2.7:9 -r 198.51.100.7:9 -g -w 1']),
+}
+
+
+@pytest.mark.parametrize('name', sorted(CHANGES))
+def test_each_change_then_idempotent(run_module, kernel, name):
+    initial, changed, expected = CHANGES[name]
+    if initial:
+        apply(run_module, initial)
+    calls_before = len(kernel.restore_calls())
+    res = apply(run_module, changed)
+    assert res['commands'] == expected
+    assert res['changed'] is True
+    assert len(kernel.restore_calls()) == calls_before + 1
+    again = apply(run_module, copy.deepcopy(changed))
+    assert again['changed'] is False
+    assert again['commands'] == []
+    assert len(kernel.restore_calls()) == calls_before + 1
+
+
+def test_live_connections_survive_in_place_edit(run_module, kernel):
+    """-E/-e keep the kernel objects; a delete+add would have dropped the connection counters."""
+    apply(run_module, [web()])
+    kernel.conns[(('TCP',) + _key(VIP, 80), _key('198.51.100.11', 80))] = [7, 3]
+    res = apply(run_module, [web(scheduler='rr', destinations=[{'address': '198.51.100.11', 'weight': 9},
+                                                               {'address': '198.51.100.12', 'weight': 2}])])
+    assert not any(c.startswith(('-d', '-D')) for c in res['commands'])
+    assert kernel.save().count('-r 198.51.100.11:80 -g -w 9') == 1
+
+
+def test_purge_off_keeps_unlisted_services_purge_on_deletes_them(run_module, kernel):
+    kernel.load('-A -t 203.0.113.9:25 -s rr\n-a -t 203.0.113.9:25 -r 198.51.100.40:25 -m -w 1')
+    res = apply(run_module, [web()])
+    assert not any(c.startswith('-D') for c in res['commands'])
+    assert '203.0.113.9:25' in kernel.save()
+    res = apply(run_module, [web()], purge=True)
+    assert res['commands'] == ['-D -t 203.0.113.9:25']
+    assert '203.0.113.9:25' not in kernel.save()
+    assert apply(run_module, [web()], purge=True)['changed'] is False
+
+
+def test_order_deletes_then_services_then_destination_adds(run_module, kernel):
+    apply(run_module, [web(), web(port=443)])
+    res = apply(run_module, [web(scheduler='rr', destinations=[{'address': '198.51.100.12', 'weight': 3}]),
+                             web(port=8080)], purge=True)
+    assert res['commands'] == [
+        '-d -t 192.0.2.100:80 -r 198.51.100.11:80',
+        '-D -t 192.0.2.100:443',
+        '-E -t 192.0.2.100:80 -s rr',
+        '-A -t 192.0.2.100:8080 -s wrr',
+        '-e -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 3',
+        '-a -t 192.0.2.100:8080 -r 198.51.100.11:8080 -g -w 1',
+        '-a -t 192.0.2.100:8080 -r 198.51.100.12:8080 -g -w 2',
+    ]
+    assert len(kernel.batches[-1]) == 7
+
+
+def test_canonical_input_forms_are_idempotent(run_module, kernel):
+    """Defaults, IPv6 spelling, default netmask, flag order and aliases all compare equal."""
+    kernel.load('\n'.join([
+        '-A -t [2001:db8::1]:80 -s sh -p 300 -b sh-fallback,sh-port',
+        '-a -t [2001:db8::1]:80 -r [2001:db8::a]:80 -g -w 1',
+        '-A -t 192.0.2.1:80 -s wlc -p 30',
+        '-a -t 192.0.2.1:80 -r 198.51.100.1:80 -i -w 1',
+    ]))
+    res = apply(run_module, [
+        {'address': '2001:0db8:0000::0001', 'port': '80', 'scheduler': 'SH', 'persistence': 300,
+         'persistence_netmask': 128, 'scheduler_flags': ['flag-2', 'sh-fallback', 'sh-port'],
+         'destinations': [{'address': '2001:db8:0::A'}]},
+        {'address': '192.0.2.1', 'port': 80, 'persistence': 30, 'persistence_netmask': '255.255.255.255',
+         'destinations': [{'address': '198.51.100.1', 'forwarding': 'tun', 'port': 80, 'weight': '1'}]},
+    ])
+    assert res['commands'] == []
+    assert res['changed'] is False
+
+
+def test_thresholds_are_read_from_listing_not_save(run_module, kernel):
+    svc = web(destinations=[{'address': '198.51.100.11', 'upper_threshold': 10}])
+    apply(run_module, [svc])
+    assert '-x' not in kernel.save()  # ipvsadm -S omits thresholds ...
+    res = apply(run_module, [svc])
+    assert res['commands'] == []      # ... so only the --thresholds listing makes this idempotent
+    assert '-x 10' in res['rules']
+
+
+def test_check_mode_reports_without_restore(run_module, kernel):
+    res = run_module(ipvs_module.main, {'services': [web()]}, check_mode=True)
+    assert res['changed'] is True
+    assert len(res['commands']) == 3
+    assert kernel.restore_calls() == []
+    assert kernel.save() == ''
+    assert '-A -t 192.0.2.100:80 -s wrr' in res['rules']
+
+
+def test_diff_mode_before_and_after(run_module, kernel):
+    apply(run_module, [web()])
+    res = run_module(ipvs_module.main, {'services': [web(scheduler='lc')]}, diff=True)
+    assert res['diff']['before'].startswith('-A -t 192.0.2.100:80 -s wrr\n')
+    assert res['diff']['after'].startswith('-A -t 192.0.2.100:80 -s lc\n')
+    assert res['diff']['after'] == kernel.save()
+
+
+def test_save_path_written_only_when_different(run_module, kernel, tmp_path):
+    path = tmp_path / 'ipvsadm.rules'
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True
+    assert path.read_text() == kernel.save()
+    mtime = path.stat().st_mtime_ns
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is False and res['changed'] is False
+    assert path.stat().st_mtime_ns == mtime
+    path.write_text('stale\n')
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True and res['changed'] is True and res['commands'] == []
+    assert path.read_text() == kernel.save()
+
+
+def test_save_path_check_mode_does_not_write(run_module, kernel, tmp_path):
+    path = tmp_path / 'rules'
+    res = run_module(ipvs_module.main, {'services': [web()], 'save_path': str(path)}, check_mode=True)
+    assert res['saved'] is True
+    assert not path.exists()
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_host
+    c = Clock()
+    monkeypatch.setattr(ipvs_host.time, 'sleep', c.sleep)
+    monkeypatch.setattr(ipvs_host.time, 'monotonic', c)
+    return c
+
+
+def _key(addr, port):
+    return (ipaddress.ip_address(addr), port)
+
+
+def test_drain_sets_weight_zero_waits_then_deletes(run_module, kernel, clock, monkeypatch):
+    apply(run_module, [web(), web(port=443)])
+    svc80 = ('TCP',) + _key(VIP, 80)
+    kernel.conns[(svc80, _key('198.51.100.11', 80))] = [2, 0]
+    polls = []
+    real_listing = kernel.listing
+
+    def listing(opts):
+        polls.append(clock.now)
+        if clock.now >= 3:  # the connections finish after 3 s
+            kernel.conns[(svc80, _key('198.51.100.11', 80))] = [0, 4]
+        return real_listing(opts)
+    monkeypatch.setattr(kernel, 'listing', listing)
+
+    res = apply(run_module, [web(destinations=[{'address': '198.51.100.12', 'weight': 2}])],
+                purge=True, drain_timeout=30)
+    assert kernel.batches[-2] == [
+        '-e -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 0',
+        '-e -t 192.0.2.100:443 -r 198.51.100.11:443 -g -w 0',
+        '-e -t 192.0.2.100:443 -r 198.51.100.12:443 -g -w 0',
+    ]
+    assert kernel.batches[-1] == ['-d -t 192.0.2.100:80 -r 198.51.100.11:80', '-D -t 192.0.2.100:443']
+    assert res['commands'] == kernel.batches[-2] + kernel.batches[-1]
+    assert 3 <= clock.now < 5
+    assert res['drained']['still_active'] == []
+    assert apply(run_module, [web(destinations=[{'address': '198.51.100.12', 'weight': 2}])],
+                 purge=True, drain_timeout=30)['changed'] is False
+
+
+def test_drain_gives_up_after_timeout(run_module, kernel, clock):
+    apply(run_module, [web()])
+    kernel.conns[(('TCP',) + _key(VIP, 80), _key('198.51.100.11', 80))] = [5, 0]
+    res = apply(run_module, [web(destinations=[{'address': '198.51.100.12', 'weight': 2}])], drain_timeout=10)
+    assert clock.now == pytest.approx(10)
+    assert res['drained']['still_active'] == ['-t 192.0.2.100:80 -r 198.51.100.11:80']
+    assert '198.51.100.11' not in kernel.save()
+
+
+def test_drain_check_mode_does_not_wait(run_module, kernel, clock):
+    apply(run_module, [web()])
+    res = run_module(ipvs_module.main, {'services': [web(destinations=[])], 'drain_timeout': 60}, check_mode=True)
+    assert clock.now == 0
+    assert len(res['commands']) == 4
+    assert len(kernel.restore_calls()) == 1
+
+
+@pytest.mark.parametrize('services, field', [
+    ([web(destinations=[{'address': '198.51.100.11', 'weight': 70000}])], 'services[0].destinations[0].weight'),
+    ([web(), web(port=443), web(port=8443, destinations=[{'address': 'rs1'}])], 'services[2].destinations[0].address'),
+    ([web(scheduler='bogus')], 'services[0].scheduler'),
+    ([web(port=0)], 'services[0].port'),
+    ([{'port': 80}], 'services[0].address'),
+    ([web(protocol='icmp')], 'services[0].protocol'),
+    ([web(scheduler='rr', scheduler_flags=['sh-port'])], 'services[0].scheduler_flags[0]'),
+    ([web(persistence_netmask='255.255.255.0')], 'services[0].persistence_netmask'),
+    ([web(persistence=300, persistence_netmask='255.0.255.0')], 'services[0].persistence_netmask'),
+    ([web(persistence=-1)], 'services[0].persistence'),
+    ([web(destinations=[{'address': '198.51.100.11', 'port': 8080}])], 'services[0].destinations[0].port'),
+    ([web(destinations=[{'address': '2001:db8::1'}])], 'services[0].destinations[0].address'),
+    ([web(destinations=[{'address': '198.51.100.11', 'forwarding': 'fullnat'}])],
+     'services[0].destinations[0].forwarding'),
+    ([web(destinations=[{'address': '198.51.100.11'}, {'address': '198.51.100.11', 'port': 80}])],
+     'services[0].destinations[1]'),
+    ([web(), web()], 'services[1]'),
+    ([web(wieght=1)], 'services[0].wieght'),
+    ([{'fwmark': 0}], 'services[0].fwmark'),
+    ([web(family='inet6')], 'services[0].family'),
+])
+def test_bad_input_names_field_and_runs_nothing(run_module, kernel, services, field):
+    res = run_module(ipvs_module.main, {'services': services}, expect_fail=True)
+    assert res['msg'].startswith(field + ':'), res['msg']
+    assert kernel.calls == []
+
+
+def test_missing_ipvsadm(run_module, kernel):
+    res = run_module(ipvs_module.main, {'services': [web()]}, expect_fail=True, ipvsadm_path=None)
+    assert 'ipvsadm was not found' in res['msg']
+    assert kernel.calls == []
+
+
+def test_ipvs_not_available(run_module, kernel):
+    kernel.available = False
+    res = run_module(ipvs_module.main, {'services': [web()]}, expect_fail=True)
+    assert 'IPVS is not available' in res['msg']
+    assert 'Protocol not available' in res['msg']
+
+
+def test_kernel_rejecting_a_line_fails(run_module, kernel):
+    """ipvsadm -R goes on after a kernel error; the module must still report failure."""
+    apply(run_module, [web()])
+    real = kernel.command
+
+    def command(tokens):
+        if tokens[0] == '-E':  # not the last line, so ipvsadm -R still exits 0
+            return 'Memory allocation problem'
+        return real(tokens)
+    kernel.command = command
+    res = run_module(ipvs_module.main, {'services': [web(scheduler='rr', destinations=[
+        {'address': '198.51.100.11', 'weight': 4}, {'address': '198.51.100.12', 'weight': 2}])]},
+        expect_fail=True)
+    assert kernel.batches[-1][-1].startswith('-e ')
+    assert 'Memory allocation problem' in res['msg']
+
+
+def test_table_mismatch_after_apply_fails(run_module, kernel):
+    """If the kernel silently ends up different (e.g. a local real server shown as -g), say so."""
+    real = kernel.command
+
+    def command(tokens):
+        rc = real(tokens)
+        for svc in kernel.services.values():
+            for d in svc['dests'].values():
+                d['fwd'] = 'Route'
+        return rc
+    kernel.command = command
+    res = run_module(ipvs_module.main, {'services': [web(destinations=[
+        {'address': '198.51.100.11', 'forwarding': 'nat'}])]}, expect_fail=True)
+    assert 'differs from the desired state' in res['msg']
+    assert '198.51.100.11:80' in res['msg']
+
+
+def test_large_table_no_op_issues_no_command(run_module, kernel):
+    services = [{'address': '192.0.2.%d' % (i % 250 + 1), 'port': 1000 + i, 'scheduler': 'wrr',
+                 'destinations': [{'address': '198.51.100.%d' % (j + 1), 'weight': j} for j in range(10)]}
+                for i in range(200)]
+    first = apply(run_module, services)
+    assert len(first['commands']) == 200 * 11
+    services[57]['destinations'][3]['weight'] = 99
+    res = apply(run_module, services)
+    assert res['commands'] == ['-e -t 192.0.2.58:1057 -r 198.51.100.4:1057 -g -w 99']

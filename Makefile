@@ -26,8 +26,9 @@ tree:
 unit: venv tree
 	pytest -q tests/unit
 
-lint: venv tree
+lint: deps venv tree
 	ansible-lint --profile production
+	shellcheck -x lab/*.sh scripts/*.sh .ci/run
 
 sanity: deps venv
 	scripts/sanity.sh

@@ -9,10 +9,11 @@ cd "$root"
 ansible-galaxy collection build --force --output-path "$work/dist" . >/dev/null
 tarball=$(ls "$work"/dist/lvs-cluster-*.tar.gz)
 echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB)"
-ansible-galaxy collection install --no-deps -p "$work/collections" "$tarball" >/dev/null
 # Only the installed copy: no repo checkout on the collections path, and no repo ansible.cfg.
 cd "$work"
-export ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG=/dev/null
+printf '[defaults]\n' >"$work/ansible.cfg"
+export ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG="$work/ansible.cfg"
+ansible-galaxy collection install --no-deps -p "$work/collections" "$tarball" >/dev/null
 for inv in "$root"/inventory/*/; do
   for pb in lvs.cluster.site lvs.cluster.verify; do
     ansible-playbook "$pb" -i "$inv" --syntax-check >/dev/null

@@ -2,8 +2,8 @@
 # The whole test suite, step by step: every step runs, each one's time is printed, and the run fails
 # when any step failed. Called by `make test` (which sets PATH and the collection tree up first).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-steps=(${TEST_STEPS:-lint unit sanity build-check molecule})
+cd "$(dirname "$0")/.." || exit 1
+read -r -a steps <<<"${TEST_STEPS:-lint unit sanity build-check molecule}"
 passed=0 failed=0 summary=()
 for step in "${steps[@]}"; do
   echo "=== $step"

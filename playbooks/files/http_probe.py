@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Send N HTTP requests to each target, one TCP connection each, and count the answer bodies.
@@ -45,7 +44,7 @@ def main(argv=None):
     result = {}
     for name, address, port in args.target:
         counts = result.setdefault(name, {})
-        for _ in range(args.requests):
+        for _request in range(args.requests):
             if time.monotonic() > stop_at:
                 counts['ERROR: deadline reached'] = counts.get('ERROR: deadline reached', 0) + 1
                 continue

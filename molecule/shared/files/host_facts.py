@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Print, as one JSON document, the network state the scenarios check on a lab host.

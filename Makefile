@@ -28,7 +28,7 @@ unit: venv tree
 
 lint: deps venv tree
 	ansible-lint --profile production
-	shellcheck -x lab/*.sh scripts/*.sh .ci/run
+	shellcheck --severity=warning --external-sources --source-path=SCRIPTDIR lab/*.sh scripts/*.sh .ci/run
 
 sanity: deps venv
 	scripts/sanity.sh

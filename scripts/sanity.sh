@@ -8,7 +8,7 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/lvs/cluster"
 mkdir -p "$dest"
 # What ships: development-only trees (lab, CI, bench, scripts; see build_ignore in galaxy.yml) are
-# shellchecked and linted by `make lint` instead.
+# checked by `make lint` (shellcheck) instead.
 (cd "$root" && git ls-files --cached --others --exclude-standard |
   grep -Ev '^(lab|bench|scripts|\.ci)/' | tr '\n' '\0' | tar --null -T - -cf -) | tar -xf - -C "$dest"
 cd "$dest"

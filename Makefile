@@ -39,7 +39,7 @@ build-check: venv
 # Everything that needs no IPVS kernel.
 checks: lint unit sanity build-check
 
--include lab/lab.mk
+include lab/lab.mk
 
 molecule: venv tree lab-up
 	scripts/molecule.sh $(SCENARIOS)

@@ -39,7 +39,7 @@ for s in "${scenarios[@]}"; do
   fi
   if [ "$result" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 80 "$log"; fi
   # What the scenario measured: the distribution tables and the director's counters.
-  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ *│ +"(  dr|  nat|  tun|  dra|web )|(InPkts|balanced as declared)' || true
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ *│ +"(  dr|  nat|  tun|  dra|web )|(InPkts|balanced as declared)|"(failover|client|keep-alive connection|web (down|up) on|answers while)|(sorry server in|preempt (True|False|true|false))' || true
   summary+=("$(printf '%-14s %-6s %5ss%s' "$s" "$result" $((SECONDS - start)) "$note")")
 done
 echo "=== molecule summary"

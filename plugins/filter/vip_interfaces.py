@@ -21,7 +21,7 @@ def _networks(facts, name):
             yield ipaddress.ip_network('%s/%s' % (entry['address'].split('%')[0], entry['prefix']), strict=False)
 
 
-def vip_interfaces(vips, facts, interface=''):
+def vip_interfaces(vips, facts, interface='', var_name='director_vip_interface'):
     """Return {vip: interface}: the interface whose subnet holds the VIP, else INTERFACE, else the default route's.
 
     A VIP is announced where its subnet lives, so a director with an outside and an inside network (NAT)
@@ -37,8 +37,8 @@ def vip_interfaces(vips, facts, interface=''):
         chosen = interface or (found[0] if found else fallback)
         if not chosen:
             raise AnsibleFilterError(
-                'director_vip_interface: no interface of this host is on the subnet of VIP %s and there is no '
-                'default route; set director_vip_interface' % vip)
+                '%s: no interface of this host is on the subnet of %s and there is no '
+                'default route; set %s' % (var_name, vip, var_name))
         placed[vip] = chosen
     return placed
 

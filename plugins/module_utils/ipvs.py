@@ -16,6 +16,12 @@ where <svc> is ``-t|-u|--sctp-service <addr>:<port>`` or ``-f <mark>[ -6]``, IPv
 bracketed (``[%s]:%u``), an IPv4 ``-M`` is a dotted mask and an IPv6 one a prefix length, and
 the default mask (255.255.255.255 / 128) is not printed. ``-S`` does NOT print the -x/-y
 thresholds, so they are read from ``-L -n --thresholds``.
+
+Big tables are read cheaply (``live_table``): every service block of the ``-S`` text that is exactly
+(as a multiset of lines) what ``save_lines`` renders for the expected service is taken as that
+service without parsing; only the other blocks go through ``parse_save``. This is sound because
+``parse_save(save_lines(svc))`` gives back ``svc`` (thresholds aside); a formatting difference only
+costs a full parse of that block.
 """
 
 from __future__ import annotations
@@ -186,6 +192,16 @@ def _rule_service_key(rule, line):
     return new_service(rule['protocol'], address, port, None, family)
 
 
+def _rule_service_id(rule, line):
+    """service_id() of a rule without building the service (-a lines only need the id)."""
+    if 'fwmark' in rule:
+        return '-f %d -6' % rule['fwmark'] if rule.get('inet6') else '-f %d' % rule['fwmark']
+    if 'service' not in rule:
+        raise IpvsParseError('no virtual service in: %s' % line)
+    address, port, family = rule['service']
+    return '%s %s' % (PROTO_FLAG[rule['protocol']], hostport(address, port, family))
+
+
 def parse_save(text):
     """ipvsadm -S -n output -> table. Thresholds are 0 here (see merge_thresholds)."""
     table = {}
@@ -194,8 +210,8 @@ def parse_save(text):
         if not line or line.startswith('#'):
             continue
         rule = _parse_rule(line)
-        svc = _rule_service_key(rule, line)
         if rule['cmd'] == '-A':
+            svc = _rule_service_key(rule, line)
             svc['scheduler'] = rule.get('-s', 'wlc')
             if '-p' in rule:
                 svc['persistence'] = _int(rule['-p'], line)
@@ -206,7 +222,8 @@ def parse_save(text):
             svc['pe'] = rule.get('--pe')
             table[svc['id']] = svc
         elif rule['cmd'] == '-a':
-            if svc['id'] not in table:
+            svc = table.get(_rule_service_id(rule, line))
+            if svc is None:
                 raise IpvsParseError('real server before its service in: %s' % line)
             if '-r' not in rule:
                 raise IpvsParseError('no real server in: %s' % line)
@@ -214,13 +231,28 @@ def parse_save(text):
             dest = new_dest(address, port, family, rule.get('forwarding', 'dr'),
                             _int(rule.get('-w', '1'), line), _int(rule.get('-x', '0'), line),
                             _int(rule.get('-y', '0'), line), ' '.join(rule['tunnel']))
-            table[svc['id']]['destinations'][dest_id(dest)] = dest
+            svc['destinations'][hostport(address, port, family)] = dest
         else:
+            _rule_service_id(rule, line)  # a line without a service says so first, as it always did
             raise IpvsParseError('unexpected command %r in: %s' % (rule['cmd'], line))
     return table
 
 
 # ---------------------------------------------------------------- parsing ipvsadm -L -n ...
+
+def _list_service_id(tokens, line):
+    """service_id() of a -L service line split into tokens ("TCP  <addr:port> ..." / "FWM  <mark>[ IPv6] ...")."""
+    if tokens[0] == 'FWM':
+        mark = _int(tokens[1], line)
+        return '-f %d -6' % mark if len(tokens) > 2 and tokens[2] == 'IPv6' else '-f %d' % mark
+    address, port, family = split_hostport(tokens[1])
+    return '%s %s' % (PROTO_FLAG[LIST_PROTO[tokens[0]]], hostport(address, port, family))
+
+
+def _list_dest_id(text):
+    address, port, family = split_hostport(text)
+    return hostport(address, port, family)
+
 
 def parse_list(text):
     """ipvsadm -L -n [--exact] [--stats|--rate|--thresholds] -> [(service_id, [cols], [(dest_id, [cols])])].
@@ -236,16 +268,12 @@ def parse_list(text):
         if tokens[0] == '->':
             if not services:
                 continue  # the "-> RemoteAddress:Port" header
-            address, port, family = split_hostport(tokens[1])
-            services[-1][2].append((hostport(address, port, family), tokens[2:]))
+            services[-1][2].append((_list_dest_id(tokens[1]), tokens[2:]))
         elif tokens[0] == 'FWM':
             inet6 = len(tokens) > 2 and tokens[2] == 'IPv6'
-            svc = new_service(fwmark=_int(tokens[1], line), family='inet6' if inet6 else 'inet')
-            services.append((svc['id'], tokens[3 if inet6 else 2:], []))
+            services.append((_list_service_id(tokens, line), tokens[3 if inet6 else 2:], []))
         elif tokens[0] in LIST_PROTO:
-            address, port, family = split_hostport(tokens[1])
-            svc = new_service(LIST_PROTO[tokens[0]], address, port, None, family)
-            services.append((svc['id'], tokens[2:], []))
+            services.append((_list_service_id(tokens, line), tokens[2:], []))
     return services
 
 
@@ -261,6 +289,34 @@ def merge_thresholds(table, thresholds_text):
                 dest['upper_threshold'], dest['lower_threshold'] = int(cols[0]), int(cols[1])
             active[(sid, did)] = int(cols[2])
     return active
+
+
+def parse_thresholds(text):
+    """-L -n --thresholds -> {(service_id, dest_id): (upper, lower)} of the real servers with a threshold.
+
+    Real servers whose Uthreshold and Lthreshold are both 0 (the usual case) cost one split: only
+    the lines with a threshold, and their service line, have their addresses canonicalised.
+    """
+    found = {}
+    svc_tokens, sid, seen_service = None, None, False
+    for line in text.splitlines():
+        tokens = line.split()
+        if len(tokens) < 2:
+            continue
+        head = tokens[0]
+        if head == '->':
+            if not seen_service:
+                continue  # the "-> RemoteAddress:Port" header
+            if len(tokens) < 6 or tokens[2] != '0' or tokens[3] != '0':
+                if sid is None:
+                    sid = _list_service_id(svc_tokens, line)
+                did = _list_dest_id(tokens[1])
+                if len(tokens) < 6:
+                    raise IpvsParseError('short --thresholds line for %s %s' % (sid, did))
+                found[(sid, did)] = (_int(tokens[2], line), _int(tokens[3], line))
+        elif head == 'FWM' or head in LIST_PROTO:
+            svc_tokens, sid, seen_service = tokens, None, True
+    return found
 
 
 # ---------------------------------------------------------------- rendering -R lines
@@ -280,9 +336,10 @@ def service_line(cmd, svc):
     return ' '.join(parts)
 
 
-def dest_line(cmd, sid, dest, weight=None):
-    parts = ['%s %s -r %s %s -w %d' % (cmd, sid, dest_id(dest), FWD_FLAG[dest['forwarding']],
-                                       dest['weight'] if weight is None else weight)]
+def dest_line(cmd, sid, dest, weight=None, did=None):
+    """did: dest_id(dest) when the caller has it already (the key of the destinations dict)."""
+    parts = ['%s %s -r %s %s -w %d' % (cmd, sid, dest_id(dest) if did is None else did,
+                                       FWD_FLAG[dest['forwarding']], dest['weight'] if weight is None else weight)]
     # -x/-y default to 0 for both -a and -e, so 0 is left out like -S does.
     if dest['upper_threshold']:
         parts.append('-x %d' % dest['upper_threshold'])
@@ -304,14 +361,113 @@ def service_sort_key(svc):
     return (0, svc['family'], addr_sort_key(svc['address']), svc['port'], svc['protocol'])
 
 
+def _dest_item_sort_key(item):
+    return addr_sort_key(item[1]['address']), item[1]['port']
+
+
 def render(table):
     """Table -> ipvsadm -S -n style text (plus -x/-y, which -S omits), sorted like ipvsadm."""
     lines = []
     for svc in sorted(table.values(), key=service_sort_key):
+        sid = svc['id']
         lines.append(service_line('-A', svc))
-        for dest in sorted(svc['destinations'].values(), key=lambda d: (addr_sort_key(d['address']), d['port'])):
-            lines.append(dest_line('-a', svc['id'], dest))
-    return ''.join(line + '\n' for line in lines)
+        for did, dest in sorted(svc['destinations'].items(), key=_dest_item_sort_key):
+            lines.append(dest_line('-a', sid, dest, did=did))
+    lines.append('')
+    return '\n'.join(lines) if len(lines) > 1 else ''
+
+
+# ---------------------------------------------------------------- reading a live table cheaply
+
+def save_lines(svc):
+    """The lines `ipvsadm -S -n` prints for this service, in no particular order.
+
+    parse_save() of them gives ``svc`` back, except thresholds, which -S does not print.
+    """
+    sid = svc['id']
+    lines = [service_line('-A', svc)]
+    for did, dest in svc['destinations'].items():
+        line = '-a %s -r %s %s -w %d' % (sid, did, FWD_FLAG[dest['forwarding']], dest['weight'])
+        tunnel = dest['tunnel']
+        if dest['forwarding'] == 'tun' and not tunnel.startswith('--tun-type'):
+            line += ' --tun-type ipip'  # -S prints the (default) type; parse_save drops it again
+        if tunnel:
+            line += ' ' + tunnel
+        lines.append(line)
+    return lines
+
+
+def _block_key(line):
+    """'-a -t 192.0.2.1:80 -r ...' -> '-t 192.0.2.1:80', '-A -f 1 -6 -s rr' -> '-f 1 -6' (else None)."""
+    parts = line.split(' ', 4)
+    if len(parts) < 3:
+        return None
+    if parts[1] == '-f' and len(parts) > 3 and parts[3] == '-6':
+        return '-f %s -6' % parts[2]
+    return '%s %s' % (parts[1], parts[2])
+
+
+def live_table(text, expected=None):
+    """ipvsadm -S -n output -> table, like parse_save(), but cheap when it is what was expected.
+
+    The lines are grouped by the service they name. A group that is exactly save_lines() of
+    ``expected[that id]`` (compared as a multiset, so the order ipvsadm prints does not matter) is
+    taken as that very service object, unparsed; the others are parsed with parse_save(), and if
+    that fails or names a service twice the whole text is parsed as before. Services shared with
+    ``expected`` must not be modified in place (see set_thresholds()).
+    """
+    expected = expected or {}
+    blocks = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] == '#':
+            continue
+        key = _block_key(line)
+        block = blocks.get(key)
+        if block is None:
+            blocks[key] = block = []
+        block.append(line)
+    table, rest = {}, []
+    for key, lines in blocks.items():
+        want = expected.get(key)
+        if want is not None and len(lines) == len(want['destinations']) + 1 and \
+                sorted(lines) == sorted(save_lines(want)):
+            table[key] = want
+        else:
+            rest.extend(lines)
+    if rest:
+        try:
+            parsed = parse_save('\n'.join(rest))
+        except IpvsParseError:
+            parsed = None
+        if parsed is None or any(sid in table for sid in parsed):
+            return parse_save(text)  # raises the error the text has, in the order it has them
+        table.update(parsed)
+    return table
+
+
+def set_thresholds(table, thresholds, expected=None):
+    """Set every real server's thresholds from parse_thresholds() output (absent: 0).
+
+    A service shared with ``expected`` (see live_table()) is replaced by a copy when its
+    thresholds differ, so ``expected`` is never changed.
+    """
+    expected = expected or {}
+    with_thresholds = set(sid for sid, _did in thresholds)
+    for sid, svc in list(table.items()):
+        if svc is expected.get(sid):
+            if sid not in with_thresholds and not any(
+                    d['upper_threshold'] or d['lower_threshold'] for d in svc['destinations'].values()):
+                continue
+            if all((d['upper_threshold'], d['lower_threshold']) == thresholds.get((sid, did), (0, 0))
+                   for did, d in svc['destinations'].items()):
+                continue
+            svc = dict(svc, scheduler_flags=list(svc['scheduler_flags']),
+                       destinations=dict((did, dict(d)) for did, d in svc['destinations'].items()))
+            table[sid] = svc
+        for did, dest in svc['destinations'].items():
+            dest['upper_threshold'], dest['lower_threshold'] = thresholds.get((sid, did), (0, 0))
+    return table
 
 
 # ---------------------------------------------------------------- diff
@@ -330,6 +486,7 @@ class Plan(object):
         self.last = []
         self.draining = []  # (service_id, dest_id) waited on before `last`
         self.after = {}
+        self.thresholds_changed = False  # does any -a/-e line set thresholds other than the live ones?
 
     @property
     def commands(self):
@@ -368,7 +525,12 @@ def plan(current, desired, absent=(), purge=False, drain=False):
         have = current.get(sid)
         if have is None:
             svc_adds.append(service_line('-A', want))
-            dest_adds.extend(dest_line('-a', sid, d) for d in want['destinations'].values())
+            for did, dest in want['destinations'].items():
+                dest_adds.append(dest_line('-a', sid, dest, did=did))
+                if dest['upper_threshold'] or dest['lower_threshold']:
+                    p.thresholds_changed = True
+            continue
+        if have is want:  # live_table() matched it line for line
             continue
         if service_attrs(have) != service_attrs(want):
             svc_edits.append(service_line('-E', want))
@@ -378,9 +540,14 @@ def plan(current, desired, absent=(), purge=False, drain=False):
         for did, dest in want['destinations'].items():
             old = have['destinations'].get(did)
             if old is None:
-                dest_adds.append(dest_line('-a', sid, dest))
+                dest_adds.append(dest_line('-a', sid, dest, did=did))
+                if dest['upper_threshold'] or dest['lower_threshold']:
+                    p.thresholds_changed = True
             elif dest_attrs(old) != dest_attrs(dest):
-                dest_edits.append(dest_line('-e', sid, dest))
+                dest_edits.append(dest_line('-e', sid, dest, did=did))
+                if (old['upper_threshold'], old['lower_threshold']) != \
+                        (dest['upper_threshold'], dest['lower_threshold']):
+                    p.thresholds_changed = True
 
     if drain:
         p.first = drain_dests + drain_svcs + svc_edits + svc_adds + dest_edits + dest_adds
@@ -397,6 +564,8 @@ def differences(want, have, limit=10):
     """Human-readable list of how table `have` differs from table `want` (for error messages)."""
     out = []
     for sid in sorted(set(want) | set(have)):
+        if want.get(sid) is have.get(sid):  # the same object (see live_table())
+            continue
         if sid not in have:
             out.append('%s: missing' % sid)
         elif sid not in want:

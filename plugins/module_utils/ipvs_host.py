@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
-    IpvsParseError, merge_thresholds, parse_list, parse_save,
+    IpvsParseError, live_table, parse_list, parse_thresholds, set_thresholds,
 )
 
 C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
@@ -34,16 +34,26 @@ class Ipvsadm(object):
                                   rc=rc, stdout=out, stderr=err)
         return out
 
-    def read(self):
-        """Live table -> (table, {(service_id, dest_id): active connections})."""
+    def read(self, expected=None, thresholds=None):
+        """Live table -> (table, thresholds as parse_thresholds() returns them).
+
+        ``expected``: the table the live one is probably equal to; its services are returned
+        as they are (not copied, not to be modified) where `ipvsadm -S -n` prints exactly their
+        lines, which saves parsing them (see ipvs.live_table()).
+        ``thresholds``: what an earlier read() returned, when nothing since can have changed a
+        threshold; `ipvsadm -L -n --thresholds` (run because -S leaves thresholds out) is then
+        not run again.
+        """
         save = self.run(['-S', '-n'])
-        thresholds = self.run(['-L', '-n', '--thresholds'])
+        listing = self.run(['-L', '-n', '--thresholds']) if thresholds is None else None
         try:
-            table = parse_save(save)
-            active = merge_thresholds(table, thresholds)
+            table = live_table(save, expected)
+            if listing is not None:
+                thresholds = parse_thresholds(listing)
+            set_thresholds(table, thresholds, expected)
         except IpvsParseError as e:
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % e)
-        return table, active
+        return table, thresholds
 
     def active_connections(self):
         counts = {}

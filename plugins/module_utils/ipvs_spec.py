@@ -13,7 +13,7 @@ import ipaddress
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
     FORWARDING, MAX_PERSISTENCE, PROTOCOLS, SCHEDULERS, SCHEDULER_FLAGS,
-    canonical_flags, dest_id, family_of, new_dest, new_service,
+    IpvsParseError, canonical_address, canonical_flags, dest_id, new_dest, new_service,
 )
 
 SERVICE_KEYS = ('protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags',
@@ -28,6 +28,8 @@ class IpvsInputError(ValueError):
 
 
 def _int(value, path, low, high):
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:  # the usual case, first
+        return value
     if isinstance(value, bool):
         raise IpvsInputError(path, '%r is not an integer' % (value,))
     if isinstance(value, str) and value.strip().isdigit():
@@ -45,11 +47,12 @@ def _choice(value, path, choices):
     return value.lower()
 
 
-def _address(value, path):
+def _address(value, path, suffix=''):
+    """-> (canonical address, family). Cached: big tables repeat the same few addresses."""
     try:
-        return ipaddress.ip_address(str(value).strip())
-    except ValueError:
-        raise IpvsInputError(path, '%r is not an IPv4 or IPv6 address' % (value,))
+        return canonical_address(str(value).strip())
+    except IpvsParseError:
+        raise IpvsInputError(path + suffix, '%r is not an IPv4 or IPv6 address' % (value,))
 
 
 def _check_keys(item, path, allowed):
@@ -93,30 +96,35 @@ def _flags(value, path, scheduler):
     return canonical_flags(scheduler, [v.lower() for v in value])
 
 
+def _opt_int(item, key, default, path, low, high):
+    """item[key] checked by _int(), or default when missing; the field path is only built for an error."""
+    value = item.get(key)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return _int(value, '%s.%s' % (path, key), low, high)
+
+
 def _destination(item, path, svc):
     _check_keys(item, path, DEST_KEYS)
     if item.get('address') is None:
         raise IpvsInputError(path + '.address', 'is required')
-    addr = _address(item['address'], path + '.address')
-    if family_of(addr) != svc['family']:
-        raise IpvsInputError(path + '.address', '%s is %s but the service is %s' % (
-            addr.compressed, family_of(addr), svc['family']))
-    forwarding = _choice(item.get('forwarding') or 'dr', path + '.forwarding', FORWARDING)
+    addr, family = _address(item['address'], path, '.address')
+    if family != svc['family']:
+        raise IpvsInputError(path + '.address', '%s is %s but the service is %s' % (addr, family, svc['family']))
+    forwarding = item.get('forwarding') or 'dr'
+    if forwarding not in FORWARDING:
+        forwarding = _choice(forwarding, path + '.forwarding', FORWARDING)
     fwmark = svc['fwmark'] is not None
-    default_port = 0 if fwmark else svc['port']
-    port = item.get('port')
-    port = default_port if port is None else _int(port, path + '.port', 0 if fwmark else 1, 65535)
+    port = _opt_int(item, 'port', 0 if fwmark else svc['port'], path, 0 if fwmark else 1, 65535)
     # ipvsadm silently uses the service port for dr/tun real servers of address:port services.
     if not fwmark and forwarding != 'nat' and port != svc['port']:
         raise IpvsInputError(path + '.port', '%d must equal the service port %d for %s forwarding' % (
             port, svc['port'], forwarding))
-
-    def opt(key, default, low, high):
-        value = item.get(key)
-        return default if value is None else _int(value, '%s.%s' % (path, key), low, high)
-
-    return new_dest(addr.compressed, port, svc['family'], forwarding, opt('weight', 1, 0, 65535),
-                    opt('upper_threshold', 0, 0, 65535), opt('lower_threshold', 0, 0, 65535))
+    return new_dest(addr, port, family, forwarding, _opt_int(item, 'weight', 1, path, 0, 65535),
+                    _opt_int(item, 'upper_threshold', 0, path, 0, 65535),
+                    _opt_int(item, 'lower_threshold', 0, path, 0, 65535))
 
 
 def _service(item, path):
@@ -125,23 +133,23 @@ def _service(item, path):
     family = item.get('family')
     if family is not None:
         family = _choice(family, path + '.family', ('inet', 'inet6'))
-    addr = None
+    addr = addr_family = None
     if item.get('address') is not None:
-        addr = _address(item['address'], path + '.address')
+        addr, addr_family = _address(item['address'], path, '.address')
     if item.get('fwmark') is not None:
         fwmark = _int(item['fwmark'], path + '.fwmark', 1, 4294967295)
         if family is None:
-            family = family_of(addr) if addr is not None else 'inet'
+            family = addr_family or 'inet'
         svc = new_service(fwmark=fwmark, family=family)
     else:
         if addr is None:
             raise IpvsInputError(path + '.address', 'is required unless fwmark is set')
         if item.get('port') is None:
             raise IpvsInputError(path + '.port', 'is required unless fwmark is set')
-        if family is not None and family != family_of(addr):
-            raise IpvsInputError(path + '.family', '%s does not match address %s' % (family, addr.compressed))
+        if family is not None and family != addr_family:
+            raise IpvsInputError(path + '.family', '%s does not match address %s' % (family, addr))
         svc = new_service(_choice(item.get('protocol') or 'tcp', path + '.protocol', PROTOCOLS),
-                          addr.compressed, _int(item['port'], path + '.port', 1, 65535), None, family_of(addr))
+                          addr, _int(item['port'], path + '.port', 1, 65535), None, addr_family)
     svc['scheduler'] = _choice(item.get('scheduler') or 'wlc', path + '.scheduler', SCHEDULERS)
     svc['scheduler_flags'] = _flags(item.get('scheduler_flags'), path + '.scheduler_flags', svc['scheduler'])
     persistence = item.get('persistence')

@@ -23,7 +23,19 @@ SCHEDULER_FLAGS = {
     'mh-fallback': 'mh', 'mh-port': 'mh',
 }
 SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding',
-                'persistence', 'persistence_netmask', 'gateway', 'real_servers')
+                'persistence', 'persistence_netmask', 'gateway', 'real_servers',
+                'health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure')
+# Read only by keepalived (lvs.cluster.keepalived); the lvs.cluster.ipvs module has no health checks.
+HEALTH_CHECK_TYPES = ('tcp_check', 'http_get', 'misc_check', 'none')
+HEALTH_CHECK_KEYS = ('type', 'path', 'status_code', 'script', 'connect_timeout', 'timeout', 'retries',
+                     'delay_before_retry', 'delay_loop')
+HEALTH_CHECK_DEFAULTS = {'type': 'tcp_check', 'path': '/', 'status_code': 200, 'script': None,
+                         'connect_timeout': 3, 'timeout': 5, 'retries': 1, 'delay_before_retry': 1,
+                         'delay_loop': 5}
+# key -> (low, high) for the integer settings of a health check (seconds, except retries/status_code)
+HEALTH_CHECK_RANGES = {'status_code': (100, 599), 'connect_timeout': (1, 3600), 'timeout': (1, 3600),
+                       'retries': (0, 100), 'delay_before_retry': (0, 3600), 'delay_loop': (1, 86400)}
+SORRY_SERVER_KEYS = ('address', 'port')
 REAL_SERVER_KEYS = ('group', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold')
 DEFAULTS = {'protocol': 'tcp', 'scheduler': 'wlc', 'forwarding': 'dr'}
 MAX_U32 = 4294967295
@@ -231,6 +243,15 @@ class _Normaliser:
         netmask = self.persistence_netmask(label + '.persistence_netmask', item.get('persistence_netmask'),
                                            item.get('persistence'), family)
         gateway = self.gateway(label + '.gateway', item.get('gateway'), forwarding, family)
+        health_check = self.health_check(label + '.health_check', item.get('health_check'), port, real_servers)
+        sorry = self.sorry_server(label + '.sorry_server', item.get('sorry_server'), port, forwarding, family)
+        quorum = self.integer(label + '.quorum', item.get('quorum', 1), 1, MAX_U32)
+        hysteresis = self.integer(label + '.hysteresis', item.get('hysteresis', 0), 0, MAX_U32)
+        if quorum is not None and hysteresis is not None and hysteresis >= quorum:
+            self.err(label + '.hysteresis', '%d must be below quorum %d' % (hysteresis, quorum))
+        inhibit = item.get('inhibit_on_failure', False)
+        if not isinstance(inhibit, bool):
+            self.err(label + '.inhibit_on_failure', 'must be true or false, got %s' % _describe(inhibit))
 
         return {
             'name': name,
@@ -246,6 +267,11 @@ class _Normaliser:
             'persistence_netmask': netmask,
             'gateway': gateway,
             'real_servers': real_servers,
+            'health_check': health_check,
+            'sorry_server': sorry,
+            'quorum': quorum,
+            'hysteresis': hysteresis,
+            'inhibit_on_failure': bool(inhibit) if isinstance(inhibit, bool) else False,
             '_label': label,
         }
 
@@ -302,6 +328,68 @@ class _Normaliser:
                                                                   'IPv4' if family == 'inet' else 'IPv6'))
             return None
         return addr.compressed
+
+    # -- keepalived: health checks and sorry server ------------------------------------------------
+    def health_check(self, path, value, service_port, real_servers):
+        result = dict(HEALTH_CHECK_DEFAULTS)
+        if value is None:
+            value = {}
+        if not isinstance(value, Mapping):
+            self.err(path, 'must be a mapping (dict), got %s' % _type_name(value))
+            return result
+        self.unknown_keys(path, value, HEALTH_CHECK_KEYS)
+        portless = service_port is None and any(rs['port'] is None for rs in real_servers)
+        # A fwmark service whose real servers have no port cannot be connect-checked: default to none.
+        kind = self.choice(path + '.type', value.get('type', 'none' if portless else result['type']),
+                           HEALTH_CHECK_TYPES, 'health check type')
+        result['type'] = kind
+        for key, (low, high) in HEALTH_CHECK_RANGES.items():
+            if key in value:
+                result[key] = self.integer('%s.%s' % (path, key), value[key], low, high)
+        check_path = value.get('path', result['path'])
+        # keepalived reads an unquoted # or ! as the start of a comment, even mid-word.
+        if not isinstance(check_path, str) or not check_path.startswith('/') or re.search(r'[\s"\\{}#!]', check_path):
+            self.err(path + '.path', 'must be a URL path starting with / without spaces, quotes, '
+                     'backslashes, braces, # or !, got %s' % _describe(check_path))
+        else:
+            result['path'] = str(check_path)
+        script = value.get('script')
+        if kind == 'misc_check':
+            if not isinstance(script, str) or not script.startswith('/') or re.search(r'["\n\\{}]', script):
+                self.err(path + '.script', 'is required with type misc_check: an absolute command path plus '
+                         'arguments, without double quotes, backslashes, braces or newlines, got %s'
+                         % _describe(script))
+            else:
+                result['script'] = str(script)
+        elif script is not None:
+            self.err(path + '.script', 'is only used with type misc_check (this check is %s)' % kind)
+        if kind in ('tcp_check', 'http_get') and portless:
+            self.err(path + '.type', '%s needs a port: give this fwmark service\'s real servers a port, '
+                     'or use misc_check or none' % kind)
+        return result
+
+    def sorry_server(self, path, value, service_port, forwarding, family):
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.err(path, 'must be a mapping {address: ..., port: ...}, got %s' % _type_name(value))
+            return None
+        self.unknown_keys(path, value, SORRY_SERVER_KEYS)
+        addr = self.ip(path + '.address', value.get('address'))
+        port = service_port
+        if value.get('port') is not None:
+            port = self.integer(path + '.port', value['port'], 1, 65535)
+            if (port is not None and service_port is not None and port != service_port
+                    and forwarding in ('dr', 'tun')):
+                self.err(path + '.port', '%d must equal the service port %d with forwarding %s'
+                         % (port, service_port, forwarding))
+        if addr is not None and FAMILY[addr.version] != family:
+            self.err(path + '.address', '%s is IPv%d but the service is %s'
+                     % (addr.compressed, addr.version, 'IPv4' if family == 'inet' else 'IPv6'))
+            return None
+        if addr is None:
+            return None
+        return {'address': addr.compressed, 'port': port}
 
     # -- real servers ---------------------------------------------------------------------------
     def real_servers(self, label, items, service_port, forwarding):

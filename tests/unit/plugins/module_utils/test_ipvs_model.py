@@ -4,10 +4,15 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
-    IpvsParseError, merge_thresholds, parse_list, parse_save, plan, render,
+    IpvsParseError, differences, live_table, merge_thresholds, parse_list, parse_save, parse_thresholds, plan,
+    render, save_lines, set_thresholds,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import desired_table
 
@@ -158,3 +163,119 @@ def test_plan_drain_puts_deletes_last():
     assert p.last == ['-d -t 192.0.2.1:80 -r 198.51.100.1:80', '-d -t 192.0.2.1:80 -r 198.51.100.2:80']
     assert p.draining == [('-t 192.0.2.1:80', '198.51.100.1:80'), ('-t 192.0.2.1:80', '198.51.100.2:80')]
     assert sorted(p.after['-t 192.0.2.1:80']['destinations']) == ['198.51.100.3:80']
+
+
+# ---------------------------------------------------------------- cheap reading: live_table & co.
+
+USER_FORMS = [
+    {'address': '192.0.2.100', 'port': 80, 'scheduler': 'wrr', 'persistence': 300, 'persistence_netmask': 24,
+     'destinations': [{'address': '198.51.100.11', 'weight': 3, 'upper_threshold': 100, 'lower_threshold': 40},
+                      {'address': '198.51.100.12', 'forwarding': 'tun', 'weight': 0},
+                      {'address': '198.51.100.13', 'forwarding': 'nat', 'port': 8080}]},
+    {'protocol': 'udp', 'address': '2001:DB8::53', 'port': 53, 'scheduler': 'sh', 'scheduler_flags': ['flag-2', 'flag-1'],
+     'destinations': [{'address': '2001:db8:0::11', 'forwarding': 'nat', 'port': 5353, 'weight': 65535}]},
+    {'protocol': 'sctp', 'address': '192.0.2.7', 'port': 9, 'scheduler': 'mh', 'scheduler_flags': ['flag-3']},
+    {'fwmark': 1, 'scheduler': 'rr', 'persistence': 60, 'destinations': [{'address': '198.51.100.11'}]},
+    {'fwmark': 2, 'family': 'inet6', 'persistence': 120, 'persistence_netmask': 64,
+     'destinations': [{'address': '2001:db8::11', 'forwarding': 'tun'}]},
+]
+
+
+def _zero_thresholds(svc):
+    return dict(svc, destinations=dict((did, dict(d, upper_threshold=0, lower_threshold=0))
+                                       for did, d in svc['destinations'].items()))
+
+
+@pytest.mark.parametrize('table', [parse_save(SAVE), _desired(USER_FORMS)], ids=['parsed', 'desired'])
+def test_save_lines_parse_back_to_the_same_service(table):
+    """The soundness of live_table(): equal lines imply an equal service (thresholds aside)."""
+    for sid, svc in table.items():
+        assert parse_save('\n'.join(save_lines(svc))) == {sid: _zero_thresholds(svc)}
+
+
+def test_save_lines_are_what_ipvsadm_prints():
+    for sid, svc in parse_save(SAVE).items():
+        block = [line for line in SAVE.splitlines() if ipvs._block_key(line) == sid]
+        assert sorted(block) == sorted(save_lines(svc)), sid
+
+
+def test_live_table_takes_matching_services_without_parsing(monkeypatch):
+    expected = parse_save(SAVE)
+    lines = SAVE.splitlines()
+    random.Random(4).shuffle(lines)  # the order ipvsadm prints in does not matter ...
+
+    def boom(text):
+        raise AssertionError('parsed: %r' % text)
+    monkeypatch.setattr(ipvs, 'parse_save', boom)
+    live = live_table('\n'.join(lines) + '\n', expected)
+    assert all(live[sid] is expected[sid] for sid in expected) and len(live) == len(expected)
+    assert plan(live, expected).commands == [] and differences(expected, live) == []
+
+
+def test_live_table_parses_only_services_that_differ(monkeypatch):
+    expected = parse_save(SAVE)
+    text = SAVE.replace('-r 198.51.100.12:80 -m -w 0', '-r 198.51.100.12:80 -m -w 9')
+    parsed = []
+    real = ipvs.parse_save
+    monkeypatch.setattr(ipvs, 'parse_save', lambda t: parsed.append(t) or real(t))
+    live = live_table(text, expected)
+    assert parsed == ['\n'.join(l for l in SAVE.splitlines() if '192.0.2.100:80' in l).replace('-w 0', '-w 9')]
+    assert live == real(text)
+    assert live['-t 192.0.2.100:80'] is not expected['-t 192.0.2.100:80']
+    assert plan(live, expected).commands == ['-e -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 0']
+
+
+@pytest.mark.parametrize('text', [
+    SAVE.replace('-a -f 1 -r', 'ipvsadm -a -f 1 -r'),            # -R syntax -S does not print: other key
+    SAVE.replace('-A -t 192.0.2.101:443 -s lc', '-A  -t 192.0.2.101:443 -s lc'),
+    '-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1\n' + SAVE,  # out of order: parse_save's error
+    SAVE + '-A -t 192.0.2.1 -s rr\n',
+    SAVE + 'ipvsadm -a -f 1 -r 198.51.100.12:0 -g -w 1\n',        # the '-f 1' block alone matches ...
+    SAVE + 'ipvsadm -A -f 1 -s rr -p 60\n',                        # ... and here too
+    'ipvsadm -A -f 1 -s wlc\n' + SAVE,                             # a service named twice: the last one wins
+])
+def test_live_table_is_parse_save_whenever_lines_do_not_match(text):
+    try:
+        want = parse_save(text)
+    except IpvsParseError as e:
+        with pytest.raises(IpvsParseError, match=re.escape(str(e))):
+            live_table(text, parse_save(SAVE))
+    else:
+        assert live_table(text, parse_save(SAVE)) == want
+
+
+def test_parse_thresholds_keeps_only_the_set_ones():
+    assert parse_thresholds(THRESHOLDS) == {('-t 192.0.2.100:80', '198.51.100.11:80'): (100, 40),
+                                            ('-u [2001:db8::53]:53', '[2001:db8::11]:5353'): (0, 5)}
+    with pytest.raises(IpvsParseError, match='short --thresholds line for -f 1 198.51.100.11:0'):
+        parse_thresholds(THRESHOLDS.replace('  -> 198.51.100.11:0              0          0          0          0',
+                                            '  -> 198.51.100.11:0              0          0'))
+
+
+def test_set_thresholds_gives_the_same_table_as_merge_thresholds_and_copies_shared_services():
+    merged = parse_save(SAVE)
+    merge_thresholds(merged, THRESHOLDS)
+    expected = parse_save(SAVE)  # all thresholds 0
+    before = render(expected)
+    live = set_thresholds(live_table(SAVE, expected), parse_thresholds(THRESHOLDS), expected)
+    assert live == merged
+    assert render(expected) == before  # not modified
+    assert live['-t 192.0.2.100:80'] is not expected['-t 192.0.2.100:80']
+    assert live['-f 1'] is expected['-f 1']  # no thresholds either side: shared
+    again = set_thresholds(live_table(SAVE, live), parse_thresholds(THRESHOLDS), live)
+    assert all(again[sid] is live[sid] for sid in live)
+
+
+def test_plan_says_when_thresholds_change():
+    current = parse_save('-A -t 192.0.2.1:80 -s rr\n-a -t 192.0.2.1:80 -r 198.51.100.1:80 -g -w 1\n')
+
+    def changed(dests, scheduler='rr'):
+        return plan(current, _desired([{'address': '192.0.2.1', 'port': 80, 'scheduler': scheduler,
+                                        'destinations': dests}])).thresholds_changed
+    assert not changed([{'address': '198.51.100.1', 'weight': 5}, {'address': '198.51.100.2'}], 'wrr')
+    assert not changed([])
+    assert changed([{'address': '198.51.100.1', 'upper_threshold': 3}])
+    assert changed([{'address': '198.51.100.1'}, {'address': '198.51.100.2', 'lower_threshold': 1}])
+    current['-t 192.0.2.1:80']['destinations']['198.51.100.1:80']['lower_threshold'] = 4
+    assert changed([{'address': '198.51.100.1'}])
+    assert not changed([{'address': '198.51.100.1', 'weight': 2, 'lower_threshold': 4}])

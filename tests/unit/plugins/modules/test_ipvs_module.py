@@ -372,3 +372,143 @@ def test_large_table_no_op_issues_no_command(run_module, kernel):
     services[57]['destinations'][3]['weight'] = 99
     res = apply(run_module, services)
     assert res['commands'] == ['-e -t 192.0.2.58:1057 -r 198.51.100.4:1057 -g -w 99']
+
+
+# ---------------------------------------------------------------- the cheap read (ipvs.live_table)
+
+@pytest.fixture
+def parsed_lines(monkeypatch):
+    """Every line that goes through the full parser (ipvs.parse_save), in order."""
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs as ipvs_utils
+    seen = []
+    real = ipvs_utils.parse_save
+
+    def parse_save(text):
+        seen.extend(line for line in text.splitlines() if line.strip())
+        return real(text)
+    monkeypatch.setattr(ipvs_utils, 'parse_save', parse_save)
+    return seen
+
+
+def _listings(kernel):
+    return [c[1:] for c in kernel.calls if c[1] in ('-S', '-L')]
+
+
+EVERY_FORM = [
+    web(persistence=300, persistence_netmask='255.255.255.0', destinations=[
+        {'address': '198.51.100.11', 'weight': 3, 'upper_threshold': 100, 'lower_threshold': 40},
+        {'address': '198.51.100.12', 'forwarding': 'tun', 'weight': 0},
+        {'address': '198.51.100.13', 'forwarding': 'nat', 'port': 8080}]),
+    {'protocol': 'udp', 'address': '2001:db8::53', 'port': 53, 'scheduler': 'sh',
+     'scheduler_flags': ['sh-port', 'sh-fallback'],
+     'destinations': [{'address': '2001:db8::11', 'forwarding': 'nat', 'port': 5353, 'weight': 65535}]},
+    {'protocol': 'sctp', 'address': '192.0.2.7', 'port': 9, 'scheduler': 'mh', 'scheduler_flags': ['mh-port']},
+    {'fwmark': 1, 'scheduler': 'rr', 'persistence': 60, 'destinations': [{'address': '198.51.100.11'}]},
+    {'fwmark': 2, 'family': 'inet6', 'persistence': 120, 'persistence_netmask': 64,
+     'destinations': [{'address': '2001:db8::11', 'forwarding': 'tun', 'lower_threshold': 5}]},
+]
+
+
+def test_noop_is_confirmed_without_parsing(run_module, kernel, parsed_lines):
+    apply(run_module, copy.deepcopy(EVERY_FORM))
+    del parsed_lines[:]
+    calls = len(kernel.calls)
+    res = apply(run_module, copy.deepcopy(EVERY_FORM))
+    assert res['changed'] is False and res['commands'] == []
+    assert parsed_lines == []  # every -S block was exactly what the input renders to
+    assert _listings(kernel)[-2:] == [['-S', '-n'], ['-L', '-n', '--thresholds']]
+    assert len(kernel.calls) == calls + 2
+    assert '-x 100 -y 40' in res['rules'] and '-y 5' in res['rules']
+
+
+def test_noop_keeps_unlisted_services_and_parses_only_them(run_module, kernel, parsed_lines):
+    kernel.load('-A -t 203.0.113.9:25 -s rr\n-a -t 203.0.113.9:25 -r 198.51.100.40:25 -m -w 1')
+    apply(run_module, [web()])
+    del parsed_lines[:]
+    res = apply(run_module, [web()])
+    assert res['changed'] is False
+    assert parsed_lines == ['-A -t 203.0.113.9:25 -s rr', '-a -t 203.0.113.9:25 -r 198.51.100.40:25 -m -w 1']
+    assert '-A -t 203.0.113.9:25 -s rr\n' in res['rules']
+
+
+def test_one_weight_changed_behind_our_back_parses_that_service_only(run_module, kernel, parsed_lines):
+    services = [web(port=port) for port in range(80, 90)]
+    apply(run_module, services)
+    kernel.load('-e -t 192.0.2.100:84 -r 198.51.100.12:84 -g -w 7')  # out of band
+    del parsed_lines[:]
+    res = apply(run_module, services)
+    assert res['commands'] == ['-e -t 192.0.2.100:84 -r 198.51.100.12:84 -g -w 2']
+    assert sorted(parsed_lines) == sorted(['-A -t 192.0.2.100:84 -s wrr',
+                                           '-a -t 192.0.2.100:84 -r 198.51.100.11:84 -g -w 1',
+                                           '-a -t 192.0.2.100:84 -r 198.51.100.12:84 -g -w 7'])
+    assert apply(run_module, services)['changed'] is False
+
+
+def test_one_extra_line_behind_our_back_is_deleted(run_module, kernel):
+    apply(run_module, [web(), web(port=443)])
+    kernel.load('-a -t 192.0.2.100:443 -r 198.51.100.99:443 -g -w 1')
+    res = apply(run_module, [web(), web(port=443)])
+    assert res['commands'] == ['-d -t 192.0.2.100:443 -r 198.51.100.99:443']
+
+
+def test_unexpected_formatting_falls_back_to_the_full_parse(run_module, kernel, monkeypatch, parsed_lines):
+    """Lines that do not look like save_lines() (here: non-canonical spacing and an 'ipvsadm' prefix)
+    are parsed like before; the result is the same."""
+    apply(run_module, [web(), web(port=443)])
+    real_save = kernel.save
+    odd = 'ipvsadm  -a -t 192.0.2.100:443'
+    monkeypatch.setattr(kernel, 'save', lambda: real_save().replace('-a -t 192.0.2.100:443', odd))
+    del parsed_lines[:]
+    res = apply(run_module, [web(), web(port=443)])
+    assert res['changed'] is False and res['commands'] == []
+    assert len(parsed_lines) >= 3
+
+
+def test_apply_reads_thresholds_again_only_when_they_change(run_module, kernel):
+    apply(run_module, [web()])
+    assert _listings(kernel) == [['-S', '-n'], ['-L', '-n', '--thresholds'], ['-S', '-n']]
+    del kernel.calls[:]
+    apply(run_module, [web(scheduler='rr')])  # weight/scheduler only: -S confirms it
+    assert _listings(kernel) == [['-S', '-n'], ['-L', '-n', '--thresholds'], ['-S', '-n']]
+    for dests in ([{'address': '198.51.100.11', 'upper_threshold': 9}, {'address': '198.51.100.12', 'weight': 2}],
+                  [{'address': '198.51.100.11'}, {'address': '198.51.100.12', 'weight': 2}],       # back to 0
+                  [{'address': '198.51.100.11'}, {'address': '198.51.100.13', 'lower_threshold': 1}]):  # new
+        del kernel.calls[:]
+        res = apply(run_module, [web(scheduler='rr', destinations=dests)])
+        assert res['changed'] is True
+        assert _listings(kernel) == [['-S', '-n'], ['-L', '-n', '--thresholds'],
+                                     ['-S', '-n'], ['-L', '-n', '--thresholds']], res['commands']
+
+
+def test_silently_ignored_line_is_detected_after_apply(run_module, kernel):
+    """The kernel drops one -e without any error output: the -S re-read must not match."""
+    services = [web(port=port) for port in range(80, 90)]
+    apply(run_module, services)
+    real = kernel.command
+
+    def command(tokens):
+        if tokens[0] == '-e' and tokens[2] == '192.0.2.100:85':
+            return 0
+        return real(tokens)
+    kernel.command = command
+    for svc in services:
+        svc['destinations'][1]['weight'] = 5
+    res = run_module(ipvs_module.main, {'services': services}, expect_fail=True)
+    assert len(kernel.batches[-1]) == 10
+    assert res['msg'] == ('after ipvsadm -R the table differs from the desired state: -t 192.0.2.100:85 -r '
+                          '198.51.100.12:85: is "-a -t 192.0.2.100:85 -r 198.51.100.12:85 -g -w 2", '
+                          'wanted "-a -t 192.0.2.100:85 -r 198.51.100.12:85 -g -w 5"')
+
+
+def test_silently_ignored_threshold_is_detected_after_apply(run_module, kernel):
+    apply(run_module, [web()])
+    real = kernel.command
+
+    def command(tokens):
+        return real([t for i, t in enumerate(tokens) if t != '-x' and tokens[i - 1] != '-x'])
+    kernel.command = command
+    res = run_module(ipvs_module.main, {'services': [web(destinations=[
+        {'address': '198.51.100.11', 'upper_threshold': 50}, {'address': '198.51.100.12', 'weight': 2}])]},
+        expect_fail=True)
+    assert 'differs from the desired state' in res['msg']
+    assert '-x 50' in res['msg']

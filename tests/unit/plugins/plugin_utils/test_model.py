@@ -254,6 +254,10 @@ def test_defaults_are_filled_in():
         'persistence_netmask': None, 'gateway': None,
         'real_servers': [{'address': '192.0.2.30', 'port': 443, 'weight': 1, 'upper_threshold': 0,
                           'lower_threshold': 0, 'host': None}],
+        'health_check': {'type': 'tcp_check', 'path': '/', 'status_code': 200, 'script': None,
+                         'connect_timeout': 3, 'timeout': 5, 'retries': 1, 'delay_before_retry': 1,
+                         'delay_loop': 5},
+        'sorry_server': None, 'quorum': 1, 'hysteresis': 0, 'inhibit_on_failure': False,
     }
 
 

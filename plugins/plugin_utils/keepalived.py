@@ -1,0 +1,254 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived configuration for the directors, derived from the one cluster data model.
+
+Input: the normalised services (model.normalise_services), the directors group, this director's
+keepalived_* settings. Output: a plain structure that roles/keepalived/templates/keepalived.conf.j2
+renders; nothing here knows keepalived's syntax beyond names and units. Every problem is collected
+and raised once as ModelError naming the variable, like the data model does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, parse_ip
+
+# keepalived's own names for the forwarding methods and protocols.
+LB_KIND = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
+# Printable, PASS uses 8 bytes. Not: space, double quote, # and ! (keepalived cuts a line at either, even
+# mid-word), braces (blocks), backslash (escape, continuation), $ (keepalived's own definitions).
+AUTH_PASS_RE = re.compile(r'^(?:(?![#!$\\{}"])[!-~]){1,8}$')
+IFACE_RE = re.compile(r'^[A-Za-z0-9_.@:-]{1,15}$')
+DEFAULT_PRIORITY, PRIORITY_STEP = 150, 10
+SETTINGS_DEFAULTS = {
+    'priority': 0, 'preempt': True, 'preempt_delay': 0, 'advert_int': 1, 'interface': '',
+    'virtual_router_id_base': 51, 'virtual_router_ids': {}, 'auth_pass': '',
+    'sync_daemon': True, 'sync_interface': '', 'sync_id': 0,
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(kind, address):
+    return 'lvs_%s_%s' % (kind, re.sub(r'[^0-9A-Za-z]', '_', address))
+
+
+class _Builder:
+    def __init__(self, services, hostname, directors, hostvars, settings, placement):
+        self.services = services
+        self.hostname = hostname
+        self.directors = list(directors or [])
+        self.hostvars = hostvars if hostvars is not None else {}
+        self.settings = dict(SETTINGS_DEFAULTS)
+        self.settings.update(settings or {})
+        self.placement = placement
+        self.errors = []
+
+    def err(self, path, message):
+        self.errors.append('%s: %s' % (path, message))
+
+    def integer(self, var, value, low, high):
+        if not _is_int(value) or not low <= value <= high:
+            self.err(var, 'must be an integer %d..%d, got %r' % (low, high, value))
+            return None
+        return value
+
+    def boolean(self, var, value):
+        if not isinstance(value, bool):
+            self.err(var, 'must be true or false, got %r' % (value,))
+            return False
+        return value
+
+    # -- priorities: every director's, so the highest one starts as MASTER -------------------------
+    def priority_of(self, host, index):
+        if host == self.hostname:
+            value = self.settings['priority']
+        else:
+            try:
+                value = self.hostvars[host].get('keepalived_priority', 0)
+            except (KeyError, AttributeError, TypeError):
+                value = 0
+        if value in (0, None):
+            return max(1, DEFAULT_PRIORITY - PRIORITY_STEP * index)
+        return value
+
+    def priorities(self):
+        if self.hostname not in self.directors:
+            self.err('lvs_directors', 'host %s is not in the group, so it has no VRRP priority' % self.hostname)
+            return None, None
+        seen, mine = {}, None
+        for index, host in enumerate(self.directors):
+            value = self.priority_of(host, index)
+            var = 'keepalived_priority' if host == self.hostname else 'keepalived_priority (host %s)' % host
+            if self.integer(var, value, 1, 254) is None:
+                continue
+            if value in seen and host == self.hostname:
+                self.err('keepalived_priority', '%d is also the priority of %s: give each director its own '
+                         '(VRRP would elect by address)' % (value, seen[value]))
+            seen.setdefault(value, host)
+            if host == self.hostname:
+                mine = value
+        return mine, (max(seen) if seen else None)
+
+    # -- VRRP instances: one per VIP, one per NAT gateway -----------------------------------------
+    def vrrp_addresses(self):
+        result = []
+        for svc in self.services:
+            if svc['vip'] and all(a != svc['vip'] for a, _k, _f in result):
+                result.append((svc['vip'], 'vip', svc['family']))
+        for svc in self.services:
+            gateway = svc.get('gateway')
+            if gateway and all(a != gateway for a, _k, _f in result):
+                result.append((gateway, 'gw', svc['family']))
+        return result
+
+    def router_ids(self, addresses):
+        explicit = self.settings['virtual_router_ids'] or {}
+        if not isinstance(explicit, Mapping):
+            self.err('keepalived_virtual_router_ids', 'must be a mapping of address -> id, got %r' % (explicit,))
+            explicit = {}
+        wanted = {}
+        known = dict((a, None) for a, _k, _f in addresses)
+        for key, value in explicit.items():
+            addr = parse_ip(str(key))
+            var = 'keepalived_virtual_router_ids[%s]' % key
+            if addr is None or addr.compressed not in known:
+                self.err(var, 'is not a VIP or NAT gateway of lvs_virtual_services (those are: %s)'
+                         % (', '.join(known) or 'none'))
+            elif self.integer(var, value, 1, 255) is not None:
+                wanted[addr.compressed] = value
+        base = self.integer('keepalived_virtual_router_id_base', self.settings['virtual_router_id_base'], 1, 255)
+        ids, taken, next_id = {}, set(wanted.values()), base or 1
+        for address, _kind, _family in addresses:
+            if address in wanted:
+                ids[address] = wanted[address]
+                continue
+            while next_id in taken:
+                next_id += 1
+            if next_id > 255:
+                self.err('keepalived_virtual_router_id_base', 'not enough router ids from %s for %d VRRP '
+                         'instances (ids go up to 255)' % (base, len(addresses)))
+                next_id = 255
+            ids[address] = next_id
+            taken.add(next_id)
+        return ids
+
+    def interface_of(self, address):
+        if self.placement is not None and address in self.placement:
+            return self.placement[address]
+        return self.settings['interface'] or None
+
+    def instances(self, priority, top):
+        addresses = self.vrrp_addresses()
+        ids = self.router_ids(addresses)
+        preempt = self.boolean('keepalived_preempt', self.settings['preempt'])
+        preempt_delay = self.integer('keepalived_preempt_delay', self.settings['preempt_delay'], 0, 1000)
+        advert_int = self.integer('keepalived_advert_int', self.settings['advert_int'], 1, 255)
+        interface = self.settings['interface']
+        if not isinstance(interface, str) or (interface and not IFACE_RE.match(interface)):
+            self.err('keepalived_interface', '%r is not an interface name' % (interface,))
+        auth_pass = self.settings['auth_pass']
+        if not isinstance(auth_pass, str) or (auth_pass and not AUTH_PASS_RE.match(auth_pass)):
+            # Never echo the value: it is a secret.
+            self.err('keepalived_auth_pass', 'must be 1..8 printable characters without spaces, double quotes, '
+                     '# ! $ \\ { or } (value hidden)')
+        state = 'MASTER' if preempt and priority is not None and priority == top else 'BACKUP'
+        result = []
+        for address, kind, family in addresses:
+            result.append({
+                'name': _name(kind, address), 'address': address, 'family': family,
+                'prefix': 32 if family == 'inet' else 128, 'kind': 'vip' if kind == 'vip' else 'gateway',
+                'interface': self.interface_of(address), 'virtual_router_id': ids.get(address),
+                'priority': priority, 'state': state, 'advert_int': advert_int, 'preempt': preempt,
+                'preempt_delay': preempt_delay or 0,
+                # VRRPv3 (IPv6) has no authentication.
+                'auth': bool(auth_pass) and family == 'inet',
+            })
+        seen = {}
+        for inst in result:
+            if inst['interface'] is None:
+                continue
+            key = (inst['interface'], inst['family'], inst['virtual_router_id'])
+            if key in seen:
+                self.err('keepalived_virtual_router_ids', 'router id %s is used twice on %s (%s and %s): ids must '
+                         'be unique per interface' % (key[2], key[0], seen[key], inst['address']))
+            seen.setdefault(key, inst['address'])
+        return result
+
+    def sync_daemon(self, instances):
+        enabled = self.boolean('keepalived_sync_daemon', self.settings['sync_daemon'])
+        sync_id = self.integer('keepalived_sync_id', self.settings['sync_id'], 0, 255)
+        interface = self.settings['sync_interface']
+        if not isinstance(interface, str) or (interface and not IFACE_RE.match(interface)):
+            self.err('keepalived_sync_interface', '%r is not an interface name' % (interface,))
+            interface = ''
+        if not enabled or not instances:
+            return None
+        first = instances[0]
+        return {'interface': interface or first['interface'], 'instance': first['name'],
+                'id': sync_id or first['virtual_router_id']}
+
+    # -- virtual_server blocks ---------------------------------------------------------------------
+    @staticmethod
+    def virtual_server(svc):
+        check = svc.get('health_check') or {}
+        real_servers = []
+        for rs in svc['real_servers']:
+            real_servers.append({
+                'address': rs['address'], 'port': rs['port'], 'weight': rs['weight'],
+                'uthreshold': rs['upper_threshold'], 'lthreshold': rs['lower_threshold'],
+                'host': rs.get('host'),
+            })
+        return {
+            'name': svc['name'],
+            'fwmark': svc['fwmark'], 'address': svc['vip'] if svc['fwmark'] is None else None,
+            'port': svc['port'] if svc['fwmark'] is None else None,
+            'protocol': (svc['protocol'] or 'tcp').upper(),
+            'lb_algo': svc['scheduler'], 'lb_kind': LB_KIND[svc['forwarding']],
+            'flags': list(svc['scheduler_flags'] or []),
+            'persistence_timeout': svc['persistence'], 'persistence_granularity': svc['persistence_netmask'],
+            'delay_loop': check.get('delay_loop'), 'quorum': svc.get('quorum', 1),
+            'hysteresis': svc.get('hysteresis', 0), 'inhibit_on_failure': bool(svc.get('inhibit_on_failure')),
+            'sorry_server': svc.get('sorry_server'),
+            'check': dict(check) if check.get('type') not in (None, 'none') else None,
+            'real_servers': real_servers,
+        }
+
+    def run(self):
+        priority, top = self.priorities()
+        instances = self.instances(priority, top)
+        sync = self.sync_daemon(instances)
+        if self.errors:
+            raise ModelError(self.errors)
+        virtual_servers = [self.virtual_server(svc) for svc in self.services]
+        return {
+            'router_id': self.hostname,
+            'instances': instances,
+            # A sync group of one is a configuration error for keepalived -t; with more, every VIP and
+            # gateway fails over together (a NAT gateway must follow its VIP).
+            'sync_group': [i['name'] for i in instances] if len(instances) > 1 else [],
+            'sync_daemon': sync,
+            'scripts': any(vs['check'] and vs['check']['type'] == 'misc_check' for vs in virtual_servers),
+            'virtual_servers': virtual_servers,
+        }
+
+
+def keepalived_config(services, hostname, directors, hostvars, settings, placement=None):
+    """Normalised services + this director's keepalived_* settings -> the structure the template renders.
+
+    placement: {address: interface} for the VRRP addresses (None before facts are gathered: interfaces
+    are then only known when keepalived_interface is set).
+    """
+    if not isinstance(services, (list, tuple)) or not all(isinstance(s, Mapping) and 'real_servers' in s
+                                                          for s in services):
+        raise ModelError(['keepalived_config expects the output of lvs.cluster.virtual_services'])
+    return _Builder(services, hostname, directors, hostvars, settings, placement).run()
+
+
+def vrrp_addresses(services):
+    """The addresses keepalived holds (VIPs, then NAT gateways), in instance order."""
+    return [a for a, _k, _f in _Builder(services, None, [], {}, {}, None).vrrp_addresses()]

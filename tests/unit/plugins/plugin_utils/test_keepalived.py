@@ -1,0 +1,302 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""keepalived_config / vrrp_addresses: the directors' keepalived structure derived from the data model."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.filter.keepalived import FilterModule
+from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import keepalived_config, vrrp_addresses
+from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, normalise_services
+
+HOSTVARS = {
+    'lb1': {'ansible_host': '192.0.2.1'}, 'lb2': {'ansible_host': '192.0.2.2'}, 'lb3': {'ansible_host': '192.0.2.3'},
+    'web1': {'ansible_host': '192.0.2.11'}, 'web2': {'ansible_host': '192.0.2.12'},
+}
+GROUPS = {'all': list(HOSTVARS), 'lvs_real_servers': ['web1', 'web2']}
+DIRECTORS = ['lb1', 'lb2', 'lb3']
+RS = [{'group': 'lvs_real_servers'}]
+NAT_RS = [{'address': '198.51.100.11', 'port': 8080}]
+WEB = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': RS}
+# Two services on one VIP, two NAT services behind one gateway, a fwmark service without VIP.
+MIXED = [
+    WEB,
+    dict(WEB, name='web-tls', port=443),
+    {'name': 'app', 'vip': '192.0.2.101', 'port': 80, 'forwarding': 'nat', 'gateway': '198.51.100.1', 'real_servers': NAT_RS},
+    {'name': 'api', 'vip': '192.0.2.102', 'port': 80, 'forwarding': 'nat', 'gateway': '198.51.100.1', 'real_servers': NAT_RS},
+    {'name': 'marked', 'fwmark': 7, 'real_servers': RS},
+]
+MIXED_ADDRESSES = ['192.0.2.100', '192.0.2.101', '192.0.2.102', '198.51.100.1']
+V6 = {'name': 'web6', 'vip': '2001:db8::100', 'port': 80, 'real_servers': [{'address': '2001:db8::11'}]}
+SECRET = 'Lab-vrrp'
+
+
+def services(*items):
+    return normalise_services(copy.deepcopy(list(items or [WEB])), HOSTVARS, GROUPS)
+
+
+def config(items=None, host='lb1', placement=None, hostvars=None, directors=None, **settings):
+    settings.setdefault('interface', 'eth0')
+    return keepalived_config(services(*(items or [WEB])), host, DIRECTORS if directors is None else directors,
+                             HOSTVARS if hostvars is None else hostvars, settings, placement)
+
+
+def errors(items=None, **kwargs):
+    with pytest.raises(ModelError) as info:
+        config(items, **kwargs)
+    return info.value.errors
+
+
+# -- VRRP instances -------------------------------------------------------------------------------
+
+def test_one_instance_per_vip_then_per_nat_gateway():
+    cfg = config(MIXED)
+    assert vrrp_addresses(services(*MIXED)) == MIXED_ADDRESSES
+    assert [(i['name'], i['address'], i['kind'], i['prefix'], i['virtual_router_id']) for i in cfg['instances']] == [
+        ('lvs_vip_192_0_2_100', '192.0.2.100', 'vip', 32, 51),
+        ('lvs_vip_192_0_2_101', '192.0.2.101', 'vip', 32, 52),
+        ('lvs_vip_192_0_2_102', '192.0.2.102', 'vip', 32, 53),
+        ('lvs_gw_198_51_100_1', '198.51.100.1', 'gateway', 32, 54),
+    ]
+    assert cfg['router_id'] == 'lb1'
+
+
+def test_ipv6_instance_name_prefix_and_no_authentication():
+    (v4, v6) = config([WEB, V6], auth_pass=SECRET)['instances']
+    assert (v4['family'], v4['auth']) == ('inet', True)
+    assert (v6['name'], v6['family'], v6['prefix'], v6['auth']) == ('lvs_vip_2001_db8__100', 'inet6', 128, False)
+
+
+@pytest.mark.parametrize('settings, expected', [
+    ({}, [51, 52, 53, 54]),
+    ({'virtual_router_id_base': 100}, [100, 101, 102, 103]),
+    ({'virtual_router_ids': {'192.0.2.101': 52}}, [51, 52, 53, 54]),
+    ({'virtual_router_ids': {'192.0.2.102': 51}}, [52, 53, 51, 54]),  # automatic ids skip the explicit one
+    ({'virtual_router_ids': {'198.51.100.1': 200, '192.0.2.100': 52}}, [52, 51, 53, 200]),
+    ({'virtual_router_id_base': 254, 'virtual_router_ids': {'198.51.100.1': 1}}, None),  # 254, 255, then no more
+], ids=['base-51', 'base-100', 'explicit-same-as-auto', 'explicit-skipped', 'explicit-two', 'exhausted'])
+def test_router_ids(settings, expected):
+    if expected is None:
+        assert errors(MIXED, **settings)[0].startswith('keepalived_virtual_router_id_base: not enough router ids from 254')
+    else:
+        assert [i['virtual_router_id'] for i in config(MIXED, **settings)['instances']] == expected
+
+
+def test_explicit_router_id_key_is_canonicalised():
+    (v6,) = config([V6], virtual_router_ids={'2001:DB8:0::100': 9})['instances']
+    assert v6['virtual_router_id'] == 9
+
+
+@pytest.mark.parametrize('ids, expected', [
+    ({'192.0.2.200': 60}, 'keepalived_virtual_router_ids[192.0.2.200]: is not a VIP or NAT gateway of '
+                          'lvs_virtual_services (those are: 192.0.2.100, 192.0.2.101, 192.0.2.102, 198.51.100.1)'),
+    ({'eth0': 60}, 'keepalived_virtual_router_ids[eth0]: is not a VIP or NAT gateway'),
+    ({'192.0.2.100': 0}, 'keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got 0'),
+    ({'192.0.2.100': 256}, 'keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got 256'),
+    ({'192.0.2.100': '60'}, "keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got '60'"),
+    ({'192.0.2.100': 60, '192.0.2.102': 60},
+     'keepalived_virtual_router_ids: router id 60 is used twice on eth0 (192.0.2.100 and 192.0.2.102): ids must be '
+     'unique per interface'),
+    ([60], 'keepalived_virtual_router_ids: must be a mapping of address -> id'),
+], ids=['unknown-address', 'not-an-address', 'zero', '256', 'string', 'duplicate-same-interface', 'not-a-mapping'])
+def test_bad_router_ids(ids, expected):
+    found = errors(MIXED, virtual_router_ids=ids)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+@pytest.mark.parametrize('base', [0, 256, '51'])
+def test_bad_router_id_base(base):
+    assert errors(virtual_router_id_base=base) == ['keepalived_virtual_router_id_base: must be an integer 1..255, '
+                                                   'got %r' % (base,)]
+
+
+def test_same_router_id_on_different_interfaces_is_allowed():
+    placement = {'192.0.2.100': 'eth0', '192.0.2.101': 'eth1', '192.0.2.102': 'eth0', '198.51.100.1': 'eth1'}
+    cfg = config(MIXED, placement=placement, interface='', virtual_router_ids={'192.0.2.100': 60, '192.0.2.101': 60})
+    assert [(i['interface'], i['virtual_router_id']) for i in cfg['instances']] == [
+        ('eth0', 60), ('eth1', 60), ('eth0', 51), ('eth1', 52)]
+
+
+def test_same_router_id_for_ipv4_and_ipv6_on_one_interface_is_allowed():
+    cfg = config([WEB, V6], virtual_router_ids={'192.0.2.100': 60, '2001:db8::100': 60})
+    assert [i['virtual_router_id'] for i in cfg['instances']] == [60, 60]
+
+
+def test_interface_from_placement_else_setting_else_unknown():
+    assert [i['interface'] for i in config(MIXED, placement={'192.0.2.101': 'eth1'})['instances']] == [
+        'eth0', 'eth1', 'eth0', 'eth0']
+    assert [i['interface'] for i in config(MIXED, interface='')['instances']] == [None] * 4  # before facts
+
+
+@pytest.mark.parametrize('interface', ['eth 0', 'a' * 16, 5])
+def test_bad_interface(interface):
+    assert errors(interface=interface) == ['keepalived_interface: %r is not an interface name' % (interface,)]
+
+
+# -- priorities and state ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize('host, hostvars, settings, expected', [
+    ('lb1', {}, {}, (150, 'MASTER')),
+    ('lb2', {}, {}, (140, 'BACKUP')),
+    ('lb3', {}, {}, (130, 'BACKUP')),
+    ('lb3', {}, {'priority': 200}, (200, 'MASTER')),
+    ('lb1', {}, {'priority': 0}, (150, 'MASTER')),  # 0 = automatic
+    # Another director's keepalived_priority comes from hostvars: lb1 at 100 makes lb2 (140) the master.
+    ('lb2', {'lb1': {'keepalived_priority': 100}}, {}, (140, 'MASTER')),
+    ('lb1', {'lb1': {'keepalived_priority': 100}}, {'priority': 100}, (100, 'BACKUP')),
+    ('lb2', {'lb1': {'keepalived_priority': 0}}, {}, (140, 'BACKUP')),
+    ('lb1', {}, {'preempt': False}, (150, 'BACKUP')),  # nopreempt: everyone starts as BACKUP
+], ids=['first', 'second', 'third', 'explicit-top', 'zero-is-auto', 'other-from-hostvars', 'own-setting',
+        'other-zero-is-auto', 'no-preempt'])
+def test_priority_and_state(host, hostvars, settings, expected):
+    cfg = config(MIXED, host=host, hostvars=dict(HOSTVARS, **hostvars), **settings)
+    assert {(i['priority'], i['state']) for i in cfg['instances']} == {expected}
+
+
+def test_preempt_settings_reach_every_instance():
+    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in config(MIXED)['instances']} == {(True, 0, 1)}
+    cfg = config(MIXED, preempt_delay=30, advert_int=3)
+    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in cfg['instances']} == {(True, 30, 3)}
+    assert {i['preempt'] for i in config(MIXED, preempt=False)['instances']} == {False}
+
+
+@pytest.mark.parametrize('host, hostvars, settings, expected', [
+    ('lb2', {}, {'priority': 150}, 'keepalived_priority: 150 is also the priority of lb1: give each director its own'),
+    ('lb2', {'lb1': {'keepalived_priority': 140}}, {}, 'keepalived_priority: 140 is also the priority of lb1'),
+    ('lb1', {}, {'priority': 255}, 'keepalived_priority: must be an integer 1..254, got 255'),
+    ('lb1', {}, {'priority': -1}, 'keepalived_priority: must be an integer 1..254, got -1'),
+    ('lb1', {}, {'priority': '100'}, "keepalived_priority: must be an integer 1..254, got '100'"),
+    ('lb1', {'lb2': {'keepalived_priority': 300}}, {}, 'keepalived_priority (host lb2): must be an integer 1..254, got 300'),
+    ('lb9', {}, {}, 'lvs_directors: host lb9 is not in the group, so it has no VRRP priority'),
+    ('lb1', {}, {'preempt': 'yes'}, "keepalived_preempt: must be true or false, got 'yes'"),
+    ('lb1', {}, {'preempt_delay': 1001}, 'keepalived_preempt_delay: must be an integer 0..1000, got 1001'),
+    ('lb1', {}, {'advert_int': 0}, 'keepalived_advert_int: must be an integer 1..255, got 0'),
+], ids=['same-as-auto', 'same-as-hostvar', '255', 'negative', 'string', 'other-out-of-range', 'not-a-director',
+        'preempt-string', 'preempt-delay', 'advert-int'])
+def test_bad_priority_settings(host, hostvars, settings, expected):
+    found = errors(host=host, hostvars=dict(HOSTVARS, **hostvars), **settings)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+# -- sync group and sync daemon ---------------------------------------------------------------------
+
+def test_sync_group_only_with_more_than_one_instance():
+    assert config()['sync_group'] == []
+    assert config([WEB, dict(WEB, name='web-tls', port=443)])['sync_group'] == []  # one VIP
+    assert config(MIXED)['sync_group'] == ['lvs_vip_192_0_2_100', 'lvs_vip_192_0_2_101', 'lvs_vip_192_0_2_102',
+                                           'lvs_gw_198_51_100_1']
+
+
+@pytest.mark.parametrize('settings, placement, expected', [
+    ({}, None, {'interface': 'eth0', 'instance': 'lvs_vip_192_0_2_100', 'id': 51}),
+    ({'virtual_router_id_base': 70}, None, {'interface': 'eth0', 'instance': 'lvs_vip_192_0_2_100', 'id': 70}),
+    ({'interface': ''}, {'192.0.2.100': 'bond0'}, {'interface': 'bond0', 'instance': 'lvs_vip_192_0_2_100', 'id': 51}),
+    ({'sync_interface': 'eth1', 'sync_id': 7}, None, {'interface': 'eth1', 'instance': 'lvs_vip_192_0_2_100', 'id': 7}),
+    ({'sync_daemon': False}, None, None),
+], ids=['defaults', 'id-follows-first-router-id', 'first-instance-interface', 'explicit', 'disabled'])
+def test_sync_daemon(settings, placement, expected):
+    assert config(MIXED, placement=placement, **settings)['sync_daemon'] == expected
+
+
+@pytest.mark.parametrize('settings, expected', [
+    ({'sync_daemon': 'no'}, "keepalived_sync_daemon: must be true or false, got 'no'"),
+    ({'sync_id': 256}, 'keepalived_sync_id: must be an integer 0..255, got 256'),
+    ({'sync_interface': 'eth 1'}, "keepalived_sync_interface: 'eth 1' is not an interface name"),
+])
+def test_bad_sync_settings(settings, expected):
+    assert errors(**settings) == [expected]
+
+
+# -- authentication ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('secret', ['Lab-vrrp9', 'ab cd', 'ab"cd', 'ab#cdefg', '!abc', 'a{b}', 'ab\\', 'a$_PWD', 'pässwd',
+                                    12345678],
+                         ids=['9-chars', 'space', 'double-quote', 'hash', 'bang', 'braces', 'backslash', 'dollar',
+                              'non-ascii', 'not-a-string'])
+def test_bad_secret_is_rejected_without_being_echoed(secret):
+    with pytest.raises(ModelError) as info:
+        config(auth_pass=secret)
+    assert info.value.errors == ['keepalived_auth_pass: must be 1..8 printable characters without spaces, double '
+                                 'quotes, # ! $ \\ { or } (value hidden)']
+    assert str(secret) not in str(info.value)
+    assert 'keepalived_auth_pass' in str(info.value)
+
+
+@pytest.mark.parametrize('secret, auth', [(SECRET, True), ("a'b(c)*~", True), ('', False)])
+def test_authentication_flag(secret, auth):
+    cfg = config(MIXED, auth_pass=secret)
+    assert {i['auth'] for i in cfg['instances']} == {auth}
+    assert not secret or secret not in repr(cfg)  # the secret lives in its own file, not in the structure
+
+
+# -- virtual_server blocks --------------------------------------------------------------------------
+
+def test_virtual_servers_mapping():
+    items = [
+        dict(WEB, scheduler='sh', scheduler_flags=['sh-port'], persistence=300, persistence_netmask='255.255.255.0',
+             quorum=2, hysteresis=1, inhibit_on_failure=True, sorry_server={'address': '192.0.2.50'},
+             real_servers=[{'group': 'lvs_real_servers', 'weight': 3, 'upper_threshold': 100, 'lower_threshold': 50}]),
+        MIXED[2],
+        {'name': 'dns', 'vip': '192.0.2.103', 'port': 53, 'protocol': 'udp', 'forwarding': 'tun',
+         'health_check': {'type': 'none'}, 'real_servers': [{'address': '203.0.113.5'}]},
+        {'name': 'marked', 'fwmark': 7, 'vip': '192.0.2.104', 'port': 80, 'protocol': 'sctp', 'real_servers': RS},
+    ]
+    web, app, dns, marked = config(items)['virtual_servers']
+    assert web == {
+        'name': 'web', 'fwmark': None, 'address': '192.0.2.100', 'port': 80, 'protocol': 'TCP', 'lb_algo': 'sh',
+        'lb_kind': 'DR', 'flags': ['sh-port'], 'persistence_timeout': 300, 'persistence_granularity': '255.255.255.0',
+        'delay_loop': 5, 'quorum': 2, 'hysteresis': 1, 'inhibit_on_failure': True,
+        'sorry_server': {'address': '192.0.2.50', 'port': 80},
+        'check': {'type': 'tcp_check', 'path': '/', 'status_code': 200, 'script': None, 'connect_timeout': 3,
+                  'timeout': 5, 'retries': 1, 'delay_before_retry': 1, 'delay_loop': 5},
+        'real_servers': [
+            {'address': '192.0.2.11', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web1'},
+            {'address': '192.0.2.12', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web2'}],
+    }
+    assert (app['lb_kind'], app['sorry_server'], app['inhibit_on_failure'], app['quorum'], app['hysteresis']) == (
+        'NAT', None, False, 1, 0)
+    assert [(r['address'], r['port'], r['host']) for r in app['real_servers']] == [('198.51.100.11', 8080, None)]
+    assert (dns['lb_kind'], dns['protocol'], dns['check']) == ('TUN', 'UDP', None)
+    assert (marked['fwmark'], marked['address'], marked['port'], marked['protocol']) == (7, None, None, 'SCTP')
+    assert [r['port'] for r in marked['real_servers']] == [80, 80]  # kept for connect_port
+
+
+@pytest.mark.parametrize('check, scripts', [
+    ({'type': 'misc_check', 'script': '/usr/local/bin/check --quick'}, True),
+    ({'type': 'http_get'}, False), ({'type': 'none'}, False), (None, False),
+])
+def test_scripts_only_with_a_misc_check(check, scripts):
+    assert config([WEB, dict(WEB, name='other', port=81, health_check=check)])['scripts'] is scripts
+
+
+# -- errors and the filters ---------------------------------------------------------------------------
+
+def test_every_error_is_reported_at_once():
+    found = errors(MIXED, priority=255, preempt='yes', auth_pass='x' * 9, virtual_router_id_base=0,
+                   virtual_router_ids={'192.0.2.200': 5}, sync_id=300)
+    assert [line.split(':')[0] for line in found] == [
+        'keepalived_priority', 'keepalived_virtual_router_ids[192.0.2.200]', 'keepalived_virtual_router_id_base',
+        'keepalived_preempt', 'keepalived_auth_pass', 'keepalived_sync_id']
+
+
+def test_raw_services_are_rejected():
+    with pytest.raises(ModelError, match='keepalived_config expects the output of lvs.cluster.virtual_services'):
+        keepalived_config([{'name': 'web'}], 'lb1', DIRECTORS, HOSTVARS, {})
+
+
+def test_filters():
+    filters = FilterModule().filters()
+    assert sorted(filters) == ['keepalived_config', 'vrrp_addresses']
+    assert filters['vrrp_addresses'](services(*MIXED)) == MIXED_ADDRESSES
+    with pytest.raises(AnsibleFilterError) as info:
+        filters['keepalived_config'](services(), 'lb1', DIRECTORS, HOSTVARS, {'priority': 255, 'auth_pass': 'a b'})
+    assert str(info.value).split('\n') == [
+        'invalid keepalived settings:', 'keepalived_priority: must be an integer 1..254, got 255',
+        'keepalived_auth_pass: must be 1..8 printable characters without spaces, double quotes, # ! $ \\ { or } '
+        '(value hidden)']
+    with pytest.raises(AnsibleFilterError, match='vrrp_addresses expects the output of lvs.cluster.virtual_services'):
+        filters['vrrp_addresses']([{'name': 'web'}])

@@ -6,10 +6,10 @@
   ha_watch.py dest VIP:PORT ADDRESS[,ADDRESS...] in|out|present [--timeout S]
         real servers in the IPVS table (/proc/net/ip_vs), every one of them: in = present with
         weight > 0, out = absent or weight 0, present = listed at all
-  ha_watch.py run COMMAND [ARG ...]                          run a command, print when it started
+  ha_watch.py run COMMAND [ARG ...]                          run a command, print when it started and ended
 
 Polls every 50 ms. Prints {"start": t0, "seen": t or null, "at_start": bool, "polls": n} ("run": {"t": t0,
-"rc": rc}). Exit status 0 even on timeout: the playbook judges the numbers.
+"done": t1, "rc": rc}). Exit status 0 even on timeout: the playbook judges the numbers.
 """
 
 import ipaddress
@@ -59,7 +59,7 @@ def main(argv):
     if mode == 'run':
         t0 = time.time()
         rc = subprocess.run(argv[1:], check=False).returncode
-        print(json.dumps({'run': {'t': round(t0, 3), 'rc': rc}}))
+        print(json.dumps({'run': {'t': round(t0, 3), 'done': round(time.time(), 3), 'rc': rc}}))
         return 0
     if mode == 'vip' and len(argv) == 3:
         address, want = argv[1], argv[2]

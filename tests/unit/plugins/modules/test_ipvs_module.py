@@ -372,6 +372,9 @@ def test_large_table_no_op_issues_no_command(run_module, kernel):
     services[57]['destinations'][3]['weight'] = 99
     res = apply(run_module, services)
     assert res['commands'] == ['-e -t 192.0.2.58:1057 -r 198.51.100.4:1057 -g -w 99']
+    # the big services argument is not echoed back (it would double the result); the rest is
+    assert res['invocation']['module_args']['services'] == '200 service(s), not echoed'
+    assert res['invocation']['module_args']['purge'] is False
 
 
 # ---------------------------------------------------------------- the cheap read (ipvs.live_table)

@@ -329,6 +329,16 @@ class _Normaliser:
             return None
         return addr.compressed
 
+    def member_port(self, path, value, service_port, forwarding):
+        """Port of a real or sorry server: the service port unless given; only nat may remap it."""
+        if value is None:
+            return service_port
+        port = self.integer(path, value, 1, 65535)
+        if port is not None and service_port is not None and port != service_port and forwarding in ('dr', 'tun'):
+            self.err(path, '%d must equal the service port %d with forwarding %s (only nat can remap ports)'
+                     % (port, service_port, forwarding))
+        return port
+
     # -- keepalived: health checks and sorry server ------------------------------------------------
     def health_check(self, path, value, service_port, real_servers):
         result = dict(HEALTH_CHECK_DEFAULTS)
@@ -376,13 +386,7 @@ class _Normaliser:
             return None
         self.unknown_keys(path, value, SORRY_SERVER_KEYS)
         addr = self.ip(path + '.address', value.get('address'))
-        port = service_port
-        if value.get('port') is not None:
-            port = self.integer(path + '.port', value['port'], 1, 65535)
-            if (port is not None and service_port is not None and port != service_port
-                    and forwarding in ('dr', 'tun')):
-                self.err(path + '.port', '%d must equal the service port %d with forwarding %s'
-                         % (port, service_port, forwarding))
+        port = self.member_port(path + '.port', value.get('port'), service_port, forwarding)
         if addr is not None and FAMILY[addr.version] != family:
             self.err(path + '.address', '%s is IPv%d but the service is %s'
                      % (addr.compressed, addr.version, 'IPv4' if family == 'inet' else 'IPv6'))
@@ -421,13 +425,7 @@ class _Normaliser:
             self.err(rpath, 'needs either group (an inventory group) or address (an IP)')
             return []
 
-        port = service_port
-        if item.get('port') is not None:
-            port = self.integer(rpath + '.port', item['port'], 1, 65535)
-            if (port is not None and service_port is not None and port != service_port
-                    and forwarding in ('dr', 'tun')):
-                self.err(rpath + '.port', '%d must equal the service port %d with forwarding %s '
-                         '(only nat can remap ports)' % (port, service_port, forwarding))
+        port = self.member_port(rpath + '.port', item.get('port'), service_port, forwarding)
         weight = self.integer(rpath + '.weight', item.get('weight', 1), 0, 65535)
         upper = self.integer(rpath + '.upper_threshold', item.get('upper_threshold', 0), 0, MAX_THRESHOLD)
         lower = self.integer(rpath + '.lower_threshold', item.get('lower_threshold', 0), 0, MAX_THRESHOLD)

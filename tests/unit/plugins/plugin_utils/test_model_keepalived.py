@@ -8,6 +8,9 @@ import copy
 
 import pytest
 
+# A valid DR service; keyword arguments replace (or, with None, drop) keys.
+from ansible_collections.lvs.cluster.tests.unit.plugins.plugin_utils.test_model import web
+
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     HEALTH_CHECK_DEFAULTS,
     ModelError,
@@ -19,17 +22,6 @@ GROUPS = {'all': list(HOSTVARS), 'lvs_real_servers': ['web1', 'web2']}
 P0 = 'lvs_virtual_services[0] (web)'
 HC = P0 + '.health_check'
 FWMARK = {'vip': None, 'port': None, 'fwmark': 7}  # real servers from the group: no port
-
-
-def web(**changes):
-    """A valid DR service; keyword arguments replace (or, with None, drop) keys."""
-    svc = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'group': 'lvs_real_servers'}]}
-    for key, value in changes.items():
-        if value is None:
-            svc.pop(key, None)
-        else:
-            svc[key] = value
-    return svc
 
 
 def hc(**check):

@@ -8,6 +8,9 @@ rule lines go to ``ipvsadm -R`` on stdin, never through a shell.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import threading
 import time
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
@@ -26,6 +29,10 @@ class Ipvsadm(object):
 
     def run(self, args, data=None):
         rc, out, err = self.module.run_command([self.path] + args, data=data, environ_update=C_LOCALE)
+        return self._check(args, rc, out, err)
+
+    def _check(self, args, rc, out, err):
+        """Fail the module as run() does when ipvsadm `args` exited with rc; else return out."""
         if rc != 0 and ("Can't initialize ipvs" in err or 'Protocol not available' in err):
             self.module.fail_json(msg='IPVS is not available on this host (is the ip_vs kernel module '
                                       'loadable?): %s' % err.strip(), rc=rc)
@@ -34,6 +41,40 @@ class Ipvsadm(object):
                                   rc=rc, stdout=out, stderr=err)
         return out
 
+    def _start(self, argv, environ_update):
+        """Start argv (a list, no shell) in the background, with the environment run_command() gives.
+
+        Returns a _Started whose wait() gives (rc, stdout, stderr) as text; raises OSError when the
+        process cannot be started. Only read() uses this, for the listing run beside run_command().
+        """
+        env = os.environ.copy()
+        env.update(self.module.run_command_environ_update or {})
+        env.update(environ_update)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                close_fds=True, encoding='utf-8', errors='surrogateescape')
+        return _Started(proc)
+
+    def _run_both(self, first, second):
+        """Output of ipvsadm `first` and `second`, run at the same time; errors as run() reports them.
+
+        `second` runs in the background while `first` goes through run_command(); when it cannot be
+        started (or its output not be read) it runs through run_command() afterwards. Both are
+        collected before either is checked, so no process is left behind and an error of `first` is
+        reported first, as when they ran one after the other.
+        """
+        try:
+            started = self._start([self.path] + second, environ_update=C_LOCALE)
+        except OSError:
+            started = None
+        try:
+            first_result = self.module.run_command([self.path] + first, environ_update=C_LOCALE)
+        finally:
+            second_result = started.wait() if started is not None else None
+        out = self._check(first, *first_result)
+        if second_result is None:
+            return out, self.run(second)
+        return out, self._check(second, *second_result)
+
     def read(self, expected=None, thresholds=None):
         """Live table -> (table, thresholds as parse_thresholds() returns them).
 
@@ -41,11 +82,13 @@ class Ipvsadm(object):
         as they are (not copied, not to be modified) where `ipvsadm -S -n` prints exactly their
         lines, which saves parsing them (see ipvs.live_table()).
         ``thresholds``: what an earlier read() returned, when nothing since can have changed a
-        threshold; `ipvsadm -L -n --thresholds` (run because -S leaves thresholds out) is then
-        not run again.
+        threshold; `ipvsadm -L -n --thresholds` (run because -S leaves thresholds out, at the same
+        time as `ipvsadm -S -n`) is then not run again.
         """
-        save = self.run(['-S', '-n'])
-        listing = self.run(['-L', '-n', '--thresholds']) if thresholds is None else None
+        if thresholds is None:
+            save, listing = self._run_both(['-S', '-n'], ['-L', '-n', '--thresholds'])
+        else:
+            save, listing = self.run(['-S', '-n']), None
         try:
             table = live_table(save, expected)
             if listing is not None:
@@ -94,3 +137,25 @@ class Ipvsadm(object):
             if not busy or remaining <= 0:
                 return busy
             sleep(min(interval, remaining))
+
+
+class _Started(object):
+    """A process started by Ipvsadm._start(): its output is read by a thread from the start, so
+    a listing larger than the pipe buffer does not stall while run_command() runs the other."""
+
+    def __init__(self, proc):
+        self._proc = proc
+        self._result = None
+        self._thread = threading.Thread(target=self._collect)
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _collect(self):
+        out, err = self._proc.communicate()
+        self._result = (self._proc.returncode, out, err)
+
+    def wait(self):
+        """(rc, stdout, stderr) once the process has exited and its output is read; None when
+        reading it failed (the caller then runs the command again through run_command())."""
+        self._thread.join()
+        return self._result

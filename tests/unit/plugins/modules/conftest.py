@@ -9,6 +9,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
 from fake_ipvsadm import FakeIpvsadm
 
 
@@ -24,8 +25,38 @@ def kernel():
     return FakeIpvsadm()
 
 
+class FakeStarted(object):
+    """What Ipvsadm._start() returns, for a listing the fake kernel answers.
+
+    The fake runs when the result is collected (wait()), so kernel.calls keeps the order of the
+    sequential reads: -S (run_command) then -L (started before it, collected after it).
+    """
+
+    def __init__(self, kernel, argv, environ_update):
+        self.kernel, self.argv, self.environ_update = kernel, argv, environ_update
+        self.waited = False
+
+    def wait(self):
+        assert not self.waited, 'wait() called twice'
+        self.waited = True
+        return self.kernel.run(self.argv, environ_update=self.environ_update)
+
+
 @pytest.fixture
-def run_module(monkeypatch, kernel):
+def background(monkeypatch, kernel):
+    """Every FakeStarted of a listing run beside run_command() (Ipvsadm._start), in order."""
+    started = []
+
+    def start(self, argv, environ_update):
+        started.append(FakeStarted(kernel, list(argv), environ_update))
+        return started[-1]
+
+    monkeypatch.setattr(Ipvsadm, '_start', start)
+    return started
+
+
+@pytest.fixture
+def run_module(monkeypatch, kernel, background):
     state = {'bin': '/usr/sbin/ipvsadm'}
 
     def exit_json(self, **kw):

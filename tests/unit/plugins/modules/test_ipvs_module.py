@@ -9,6 +9,7 @@ import ipaddress
 
 import pytest
 
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
 from ansible_collections.lvs.cluster.plugins.modules import ipvs as ipvs_module
 
 VIP = '192.0.2.100'
@@ -515,3 +516,98 @@ def test_silently_ignored_threshold_is_detected_after_apply(run_module, kernel):
         expect_fail=True)
     assert 'differs from the desired state' in res['msg']
     assert '-x 50' in res['msg']
+
+
+# ---------------------------------------------------------------- -S and -L --thresholds at the same time
+
+BIN = '/usr/sbin/ipvsadm'
+SAVE_ARGV = [BIN, '-S', '-n']
+LIST_ARGV = [BIN, '-L', '-n', '--thresholds']
+REAL_START = Ipvsadm._start  # before the conftest fixture replaces it
+
+
+def with_thresholds(kernel):
+    kernel.load('-A -t 192.0.2.100:80 -s wrr\n'
+                '-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1 -x 30 -y 20\n'
+                '-a -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2')
+    return [web(destinations=[{'address': '198.51.100.11', 'upper_threshold': 30, 'lower_threshold': 20},
+                              {'address': '198.51.100.12', 'weight': 2}])]
+
+
+def fail_listing(monkeypatch, kernel, argv, rc, err):
+    real = kernel.run
+
+    def run(args, **kw):
+        if list(args) == argv:
+            kernel.calls.append(list(args))
+            return rc, '', err
+        return real(args, **kw)
+    monkeypatch.setattr(kernel, 'run', run)
+
+
+def test_listings_run_at_the_same_time_and_are_merged(run_module, kernel, background):
+    services = with_thresholds(kernel)
+    res = apply(run_module, services)
+    assert res['changed'] is False and res['commands'] == []  # the thresholds come from -L
+    assert '-r 198.51.100.11:80 -g -w 1 -x 30 -y 20\n' in res['rules']
+    assert [(b.argv, b.environ_update, b.waited) for b in background] == [
+        (LIST_ARGV, {'LC_ALL': 'C', 'LANG': 'C'}, True)]
+    assert kernel.calls == [SAVE_ARGV, LIST_ARGV]  # -S through run_command, -L only in the background
+
+
+@pytest.mark.parametrize('rc, err, msg', [
+    (1, 'Memory allocation problem\n', 'ipvsadm -L -n --thresholds failed: Memory allocation problem'),
+    (2, "Can't initialize ipvs: Protocol not available\n",
+     "IPVS is not available on this host (is the ip_vs kernel module loadable?): "
+     "Can't initialize ipvs: Protocol not available"),
+], ids=['error', 'IPVS not available'])
+def test_error_of_the_background_listing_fails_like_before(run_module, kernel, background, monkeypatch, rc, err, msg):
+    services = with_thresholds(kernel)
+    fail_listing(monkeypatch, kernel, LIST_ARGV, rc, err)
+    res = run_module(ipvs_module.main, {'services': services}, expect_fail=True)
+    assert res['msg'] == msg and res['rc'] == rc
+    if rc == 1:
+        assert (res['stdout'], res['stderr']) == ('', err)
+    assert [b.argv for b in background] == [LIST_ARGV]
+    assert kernel.calls == [SAVE_ARGV, LIST_ARGV]
+
+
+def test_error_of_save_is_reported_once_the_background_listing_is_collected(
+        run_module, kernel, background, monkeypatch):
+    services = with_thresholds(kernel)
+    fail_listing(monkeypatch, kernel, SAVE_ARGV, 1, 'Memory allocation problem\n')
+    res = run_module(ipvs_module.main, {'services': services}, expect_fail=True)
+    assert res['msg'] == 'ipvsadm -S -n failed: Memory allocation problem'
+    assert [(b.argv, b.waited) for b in background] == [(LIST_ARGV, True)]  # no process left behind
+
+
+class Unread(object):
+    def wait(self):
+        return None
+
+
+def cannot_start(self, argv, environ_update):
+    raise OSError(12, 'Cannot allocate memory')
+
+
+@pytest.mark.parametrize('start', [cannot_start, lambda self, argv, environ_update: Unread(), REAL_START],
+                         ids=['OSError', 'output not read', 'real Popen of a missing file'])
+def test_listing_that_cannot_run_in_the_background_runs_afterwards(run_module, kernel, monkeypatch, tmp_path, start):
+    services = with_thresholds(kernel)
+    monkeypatch.setattr(Ipvsadm, '_start', start)
+    bin_path = str(tmp_path / 'no-such-ipvsadm') if start is REAL_START else BIN
+    res = run_module(ipvs_module.main, {'services': services}, ipvsadm_path=bin_path)
+    assert res['changed'] is False and res['commands'] == []
+    assert '-x 30 -y 20' in res['rules']
+    assert kernel.calls == [[bin_path, '-S', '-n'], [bin_path, '-L', '-n', '--thresholds']]
+
+
+def test_reread_with_thresholds_known_runs_save_only(run_module, kernel, background):
+    apply(run_module, [web()])
+    del kernel.calls[:], background[:]
+    res = apply(run_module, [web(scheduler='rr')])
+    assert res['commands'] == ['-E -t 192.0.2.100:80 -s rr']
+    restore = kernel.calls.index([BIN, '-R'])
+    assert kernel.calls[:restore] == [SAVE_ARGV, LIST_ARGV]
+    assert [b.argv for b in background] == [LIST_ARGV]        # the read before applying only
+    assert kernel.calls[restore + 1:] == [SAVE_ARGV]         # the re-read: -S, nothing started

@@ -27,9 +27,11 @@ class IpvsInputError(ValueError):
         self.path = path
 
 
-def _int(value, path, low, high):
+def _int(value, path, low, high, suffix=''):
+    """value as an int in low..high, else IpvsInputError at path + suffix (joined only for an error)."""
     if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:  # the usual case, first
         return value
+    path += suffix
     if isinstance(value, bool):
         raise IpvsInputError(path, '%r is not an integer' % (value,))
     if isinstance(value, str) and value.strip().isdigit():
@@ -97,13 +99,9 @@ def _flags(value, path, scheduler):
 
 
 def _opt_int(item, key, default, path, low, high):
-    """item[key] checked by _int(), or default when missing; the field path is only built for an error."""
+    """item[key] checked by _int(), or default when missing."""
     value = item.get(key)
-    if value is None:
-        return default
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
-        return value
-    return _int(value, '%s.%s' % (path, key), low, high)
+    return default if value is None else _int(value, path, low, high, '.' + key)
 
 
 def _destination(item, path, svc):

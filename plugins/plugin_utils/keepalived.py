@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, parse_ip
+from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, _is_int, parse_ip
 
 # keepalived's own names for the forwarding methods and protocols.
 LB_KIND = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
@@ -29,12 +29,20 @@ SETTINGS_DEFAULTS = {
 }
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _name(kind, address):
     return 'lvs_%s_%s' % (kind, re.sub(r'[^0-9A-Za-z]', '_', address))
+
+
+def _vrrp_addresses(services):
+    """[(address, 'vip'|'gw', family)]: every distinct VIP, then every distinct NAT gateway."""
+    result, seen = [], set()
+    candidates = [(svc['vip'], 'vip', svc['family']) for svc in services]
+    candidates += [(svc.get('gateway'), 'gw', svc['family']) for svc in services]
+    for address, kind, family in candidates:
+        if address and address not in seen:
+            seen.add(address)
+            result.append((address, kind, family))
+    return result
 
 
 class _Builder:
@@ -95,17 +103,6 @@ class _Builder:
         return mine, (max(seen) if seen else None)
 
     # -- VRRP instances: one per VIP, one per NAT gateway -----------------------------------------
-    def vrrp_addresses(self):
-        result = []
-        for svc in self.services:
-            if svc['vip'] and all(a != svc['vip'] for a, _k, _f in result):
-                result.append((svc['vip'], 'vip', svc['family']))
-        for svc in self.services:
-            gateway = svc.get('gateway')
-            if gateway and all(a != gateway for a, _k, _f in result):
-                result.append((gateway, 'gw', svc['family']))
-        return result
-
     def router_ids(self, addresses):
         explicit = self.settings['virtual_router_ids'] or {}
         if not isinstance(explicit, Mapping):
@@ -143,7 +140,7 @@ class _Builder:
         return self.settings['interface'] or None
 
     def instances(self, priority, top):
-        addresses = self.vrrp_addresses()
+        addresses = _vrrp_addresses(self.services)
         ids = self.router_ids(addresses)
         preempt = self.boolean('keepalived_preempt', self.settings['preempt'])
         preempt_delay = self.integer('keepalived_preempt_delay', self.settings['preempt_delay'], 0, 1000)
@@ -251,4 +248,4 @@ def keepalived_config(services, hostname, directors, hostvars, settings, placeme
 
 def vrrp_addresses(services):
     """The addresses keepalived holds (VIPs, then NAT gateways), in instance order."""
-    return [a for a, _k, _f in _Builder(services, None, [], {}, {}, None).vrrp_addresses()]
+    return [address for address, _kind, _family in _vrrp_addresses(services)]

@@ -28,7 +28,7 @@ unit: venv tree
 
 lint: deps venv tree
 	ansible-lint --profile production
-	shellcheck --severity=warning --external-sources --source-path=SCRIPTDIR lab/*.sh scripts/*.sh .ci/run
+	shellcheck --severity=warning --external-sources --source-path=SCRIPTDIR lab/*.sh scripts/*.sh .ci/run roles/common/files/lvs-netstate
 
 sanity: deps venv
 	scripts/sanity.sh

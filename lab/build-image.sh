@@ -28,6 +28,10 @@ chroot "$root" systemctl mask \
   systemd-journald-audit.socket apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer \
   e2scrub_reap.service fstrim.timer >/dev/null 2>&1
 chroot "$root" systemctl set-default multi-user.target >/dev/null 2>&1
+# A non-root login with sudo, as on most fleets: scenarios connect as it to prove that become works.
+chroot "$root" useradd --create-home --shell /bin/bash lvsadmin
+printf 'lvsadmin ALL=(ALL) NOPASSWD: ALL\n' >"$root/etc/sudoers.d/lvsadmin"
+chmod 0440 "$root/etc/sudoers.d/lvsadmin"
 # Docker bind-mounts /etc/hostname, /etc/hosts and /etc/resolv.conf; ship neutral files, not the build host's.
 rm -f "$root/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"

@@ -1,11 +1,13 @@
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the cluster data model; the logic lives in plugin_utils/model.py (docs/data-model.md)."""
+"""Filters over the cluster data model; the logic lives in plugin_utils/model.py (docs/data-model.md)
+and the rules in module_utils/lvs_validate.py."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import check_settings as _check_settings
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     ModelError,
     normalise_services,
@@ -14,16 +16,36 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
 )
 
 
+def _fail(header, problems):
+    # One line per problem, so every mistake can be fixed in one pass.
+    raise AnsibleFilterError('%s:\n%s' % (header, '\n'.join(problems)))
+
+
 def _wrap(func, *args, **kwargs):
     try:
         return func(*args, **kwargs)
     except ModelError as exc:
-        # One line per problem, so every mistake can be fixed in one pass.
-        raise AnsibleFilterError('invalid LVS cluster data model:\n' + str(exc)) from None
+        _fail('invalid LVS cluster data model', exc.errors)
 
 
-def virtual_services(services, hostvars, groups, var_name='lvs_virtual_services'):
-    return _wrap(normalise_services, services, hostvars, groups, var_name=var_name)
+def virtual_services(services, hostvars, groups, var_name='lvs_virtual_services', settings=None):
+    """Normalised services; with settings, the role's settings are checked too and reported with them."""
+    setting_problems = _check_settings(settings) if settings is not None else []
+    try:
+        result = normalise_services(services, hostvars, groups, var_name=var_name)
+    except ModelError as exc:
+        _fail('invalid LVS cluster data model' + (' and role settings' if setting_problems else ''),
+              exc.errors + setting_problems)
+    if setting_problems:
+        _fail('invalid role settings', setting_problems)
+    return result
+
+
+def check_settings(settings):
+    problems = _check_settings(settings)
+    if problems:
+        _fail('invalid role settings', problems)
+    return True
 
 
 def served_by(services, inventory_hostname):
@@ -38,6 +60,7 @@ class FilterModule:
     def filters(self):
         return {
             'virtual_services': virtual_services,
+            'check_settings': check_settings,
             'served_by': served_by,
             'ipvs_services': ipvs_services,
         }

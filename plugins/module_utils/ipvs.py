@@ -17,11 +17,23 @@ bracketed (``[%s]:%u``), an IPv4 ``-M`` is a dotted mask and an IPv6 one a prefi
 the default mask (255.255.255.255 / 128) is not printed. ``-S`` does NOT print the -x/-y
 thresholds, so they are read from ``-L -n --thresholds``.
 
+One parser per output format, shared by the ipvs and ipvs_info modules:
+  ``ipvsadm -S -n``                         parse_save() (live_table() in front of it: see below)
+  ``ipvsadm -L -n --thresholds``            parse_thresholds(): real servers
+                                            ``Uthreshold Lthreshold ActiveConn InActConn``
+  ``ipvsadm -L -n --exact --stats|--rate``  parse_counters(): services and real servers
+                                            ``Conns InPkts OutPkts InBytes OutBytes`` (--stats) or
+                                            ``CPS InPPS OutPPS InBPS OutBPS`` (--rate)
+``-L`` service lines are ``%-4s %s`` (TCP/UDP/SCTP <addr:port>) or ``FWM  <mark>[ IPv6]``, real server
+lines ``  -> <addr:port>`` followed by the columns; header lines are skipped. With --exact every
+number is printed in full; without it counters may end in K, M, G or T (print_largenum()).
+
 Big tables are read cheaply (``live_table``): every service block of the ``-S`` text that is exactly
 (as a multiset of lines) what ``save_lines`` renders for the expected service is taken as that
-service without parsing; only the other blocks go through ``parse_save``. This is sound because
-``parse_save(save_lines(svc))`` gives back ``svc`` (thresholds aside); a formatting difference only
-costs a full parse of that block.
+service without parsing, and its id is returned in the set ``same``; only the other blocks go
+through ``parse_save``. This is sound because ``parse_save(save_lines(svc))`` gives back ``svc``
+(thresholds aside); a formatting difference only costs a full parse of that block. ``plan()`` and
+``differences()`` skip the ids they are given as ``same`` without comparing them again.
 """
 
 from __future__ import annotations
@@ -203,7 +215,7 @@ def _rule_service_id(rule, line):
 
 
 def parse_save(text):
-    """ipvsadm -S -n output -> table. Thresholds are 0 here (see merge_thresholds)."""
+    """ipvsadm -S -n output -> table. Thresholds are 0 here (see parse_thresholds/set_thresholds)."""
     table = {}
     for line in text.splitlines():
         line = line.strip()
@@ -254,50 +266,16 @@ def _list_dest_id(text):
     return hostport(address, port, family)
 
 
-def parse_list(text):
-    """ipvsadm -L -n [--exact] [--stats|--rate|--thresholds] -> [(service_id, [cols], [(dest_id, [cols])])].
-
-    Service lines are "%-4s %s" (TCP/UDP/SCTP <addr:port>) or "FWM  <mark>[ IPv6]", real server
-    lines "  -> <addr:port>" followed by the columns; header lines are skipped.
-    """
-    services = []
-    for line in text.splitlines():
-        tokens = line.split()
-        if len(tokens) < 2:
-            continue
-        if tokens[0] == '->':
-            if not services:
-                continue  # the "-> RemoteAddress:Port" header
-            services[-1][2].append((_list_dest_id(tokens[1]), tokens[2:]))
-        elif tokens[0] == 'FWM':
-            inet6 = len(tokens) > 2 and tokens[2] == 'IPv6'
-            services.append((_list_service_id(tokens, line), tokens[3 if inet6 else 2:], []))
-        elif tokens[0] in LIST_PROTO:
-            services.append((_list_service_id(tokens, line), tokens[2:], []))
-    return services
-
-
-def merge_thresholds(table, thresholds_text):
-    """Fill upper/lower thresholds from -L -n --thresholds; returns {(svc_id, dest_id): active conns}."""
-    active = {}
-    for sid, _cols, dests in parse_list(thresholds_text):
-        for did, cols in dests:
-            if len(cols) < 4:
-                raise IpvsParseError('short --thresholds line for %s %s' % (sid, did))
-            dest = table.get(sid, {}).get('destinations', {}).get(did)
-            if dest is not None:
-                dest['upper_threshold'], dest['lower_threshold'] = int(cols[0]), int(cols[1])
-            active[(sid, did)] = int(cols[2])
-    return active
-
-
-def parse_thresholds(text):
+def parse_thresholds(text, connections=None):
     """-L -n --thresholds -> {(service_id, dest_id): (upper, lower)} of the real servers with a threshold.
 
     Real servers whose Uthreshold and Lthreshold are both 0 (the usual case) cost one split: only
     the lines with a threshold, and their service line, have their addresses canonicalised.
+    ``connections``: a dict to fill, from the same parse, with {(service_id, dest_id): (active,
+    inactive)} of every real server (which canonicalises every line); None: not read.
     """
     found = {}
+    every = connections is not None
     svc_tokens, sid, seen_service = None, None, False
     for line in text.splitlines():
         tokens = line.split()
@@ -307,16 +285,60 @@ def parse_thresholds(text):
         if head == '->':
             if not seen_service:
                 continue  # the "-> RemoteAddress:Port" header
-            if len(tokens) < 6 or tokens[2] != '0' or tokens[3] != '0':
+            if every or len(tokens) < 6 or tokens[2] != '0' or tokens[3] != '0':
                 if sid is None:
                     sid = _list_service_id(svc_tokens, line)
                 did = _list_dest_id(tokens[1])
                 if len(tokens) < 6:
                     raise IpvsParseError('short --thresholds line for %s %s' % (sid, did))
-                found[(sid, did)] = (_int(tokens[2], line), _int(tokens[3], line))
+                if tokens[2] != '0' or tokens[3] != '0':
+                    found[(sid, did)] = (_int(tokens[2], line), _int(tokens[3], line))
+                if every:
+                    connections[(sid, did)] = (_int(tokens[4], line), _int(tokens[5], line))
         elif head == 'FWM' or head in LIST_PROTO:
             svc_tokens, sid, seen_service = tokens, None, True
     return found
+
+
+SUFFIX = {'K': 10 ** 3, 'M': 10 ** 6, 'G': 10 ** 9, 'T': 10 ** 12}  # print_largenum() without --exact
+
+
+def number(text):
+    """A -L counter: digits, or digits and a K/M/G/T suffix (what ipvsadm prints without --exact)."""
+    if text[-1:] in SUFFIX and text[:-1].isdigit():
+        return int(text[:-1]) * SUFFIX[text[-1]]
+    if not text.isdigit():
+        raise IpvsParseError('not a counter: %r' % text)
+    return int(text)
+
+
+def parse_counters(text, names):
+    """-L -n --exact --stats|--rate -> ({service_id: {name: n}}, {(service_id, dest_id): {name: n}}).
+
+    ``names``: the column names, in the order ipvsadm prints them (five for --stats and --rate).
+    """
+    svcs, dests = {}, {}
+    width = len(names)
+    sid = None
+    for line in text.splitlines():
+        tokens = line.split()
+        if len(tokens) < 2:
+            continue
+        head = tokens[0]
+        if head == '->':
+            if sid is None:
+                continue  # the "-> RemoteAddress:Port" header
+            did = _list_dest_id(tokens[1])
+            if len(tokens) < width + 2:
+                raise IpvsParseError('short line for %s -r %s' % (sid, did))
+            dests[(sid, did)] = dict(zip(names, map(number, tokens[2:])))
+        elif head == 'FWM' or head in LIST_PROTO:
+            sid = _list_service_id(tokens, line)
+            cols = tokens[3:] if head == 'FWM' and len(tokens) > 2 and tokens[2] == 'IPv6' else tokens[2:]
+            if len(cols) < width:
+                raise IpvsParseError('short line for %s' % sid)
+            svcs[sid] = dict(zip(names, map(number, cols)))
+    return svcs, dests
 
 
 # ---------------------------------------------------------------- rendering -R lines
@@ -336,18 +358,39 @@ def service_line(cmd, svc):
     return ' '.join(parts)
 
 
+def dest_lines(cmd, sid, items, saved=False):
+    """-a/-e lines of service `sid` for (dest_id, dest) items, in their order: the one place that
+    writes the real-server line format.
+
+    saved: the lines as `ipvsadm -S -n` prints them (see save_lines()): without -x/-y, which -S
+    leaves out, and with the (default) ``--tun-type ipip`` it prints for tun real servers.
+    """
+    lines = []
+    head = cmd + ' ' + sid + ' -r '
+    for did, dest in items:
+        line = '%s%s %s -w %d' % (head, did, FWD_FLAG[dest['forwarding']], dest['weight'])
+        tunnel = dest['tunnel']
+        if saved:
+            if dest['forwarding'] == 'tun' and not tunnel.startswith('--tun-type'):
+                line += ' --tun-type ipip'  # parse_save() drops it again
+        else:
+            # -x/-y default to 0 for both -a and -e, so 0 is left out like -S does.
+            if dest['upper_threshold']:
+                line += ' -x %d' % dest['upper_threshold']
+            if dest['lower_threshold']:
+                line += ' -y %d' % dest['lower_threshold']
+        if tunnel:
+            line += ' ' + tunnel
+        lines.append(line)
+    return lines
+
+
 def dest_line(cmd, sid, dest, weight=None, did=None):
-    """did: dest_id(dest) when the caller has it already (the key of the destinations dict)."""
-    parts = ['%s %s -r %s %s -w %d' % (cmd, sid, dest_id(dest) if did is None else did,
-                                       FWD_FLAG[dest['forwarding']], dest['weight'] if weight is None else weight)]
-    # -x/-y default to 0 for both -a and -e, so 0 is left out like -S does.
-    if dest['upper_threshold']:
-        parts.append('-x %d' % dest['upper_threshold'])
-    if dest['lower_threshold']:
-        parts.append('-y %d' % dest['lower_threshold'])
-    if dest['tunnel']:
-        parts.append(dest['tunnel'])
-    return ' '.join(parts)
+    """One dest_lines() line. weight: instead of the dest's; did: dest_id(dest) when the caller has it
+    already (the key of the destinations dict)."""
+    if weight is not None:
+        dest = dict(dest, weight=weight)
+    return dest_lines(cmd, sid, ((dest_id(dest) if did is None else did, dest),))[0]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -369,10 +412,8 @@ def render(table):
     """Table -> ipvsadm -S -n style text (plus -x/-y, which -S omits), sorted like ipvsadm."""
     lines = []
     for svc in sorted(table.values(), key=service_sort_key):
-        sid = svc['id']
         lines.append(service_line('-A', svc))
-        for did, dest in sorted(svc['destinations'].items(), key=_dest_item_sort_key):
-            lines.append(dest_line('-a', sid, dest, did=did))
+        lines.extend(dest_lines('-a', svc['id'], sorted(svc['destinations'].items(), key=_dest_item_sort_key)))
     lines.append('')
     return '\n'.join(lines) if len(lines) > 1 else ''
 
@@ -384,16 +425,8 @@ def save_lines(svc):
 
     parse_save() of them gives ``svc`` back, except thresholds, which -S does not print.
     """
-    sid = svc['id']
     lines = [service_line('-A', svc)]
-    for did, dest in svc['destinations'].items():
-        line = '-a %s -r %s %s -w %d' % (sid, did, FWD_FLAG[dest['forwarding']], dest['weight'])
-        tunnel = dest['tunnel']
-        if dest['forwarding'] == 'tun' and not tunnel.startswith('--tun-type'):
-            line += ' --tun-type ipip'  # -S prints the (default) type; parse_save drops it again
-        if tunnel:
-            line += ' ' + tunnel
-        lines.append(line)
+    lines += dest_lines('-a', svc['id'], svc['destinations'].items(), saved=True)
     return lines
 
 
@@ -408,13 +441,15 @@ def _block_key(line):
 
 
 def live_table(text, expected=None):
-    """ipvsadm -S -n output -> table, like parse_save(), but cheap when it is what was expected.
+    """ipvsadm -S -n output -> (table, same): the table as parse_save() gives it, cheaply when it is
+    what was expected.
 
     The lines are grouped by the service they name. A group that is exactly save_lines() of
     ``expected[that id]`` (compared as a multiset, so the order ipvsadm prints does not matter) is
-    taken as that very service object, unparsed; the others are parsed with parse_save(), and if
-    that fails or names a service twice the whole text is parsed as before. Services shared with
-    ``expected`` must not be modified in place (see set_thresholds()).
+    taken as that service, unparsed, and its id is in ``same``: ``table[id]`` is then
+    ``expected[id]`` itself, shared, so it must not be modified in place (set_thresholds() copies
+    it when the thresholds differ). The other groups are parsed with parse_save(), and if that fails
+    or names a service twice the whole text is parsed as before (``same`` is then empty).
     """
     expected = expected or {}
     blocks = {}
@@ -427,12 +462,13 @@ def live_table(text, expected=None):
         if block is None:
             blocks[key] = block = []
         block.append(line)
-    table, rest = {}, []
+    table, same, rest = {}, set(), []
     for key, lines in blocks.items():
         want = expected.get(key)
         if want is not None and len(lines) == len(want['destinations']) + 1 and \
                 sorted(lines) == sorted(save_lines(want)):
             table[key] = want
+            same.add(key)
         else:
             rest.extend(lines)
     if rest:
@@ -441,33 +477,36 @@ def live_table(text, expected=None):
         except IpvsParseError:
             parsed = None
         if parsed is None or any(sid in table for sid in parsed):
-            return parse_save(text)  # raises the error the text has, in the order it has them
+            return parse_save(text), set()  # raises the error the text has, in the order it has them
         table.update(parsed)
-    return table
+    return table, same
 
 
-def set_thresholds(table, thresholds, expected=None):
+def set_thresholds(table, thresholds, same=frozenset()):
     """Set every real server's thresholds from parse_thresholds() output (absent: 0).
 
-    A service shared with ``expected`` (see live_table()) is replaced by a copy when its
-    thresholds differ, so ``expected`` is never changed.
+    ``same``: the ids live_table() took unparsed from the expected table (shared with it). Such a
+    service is replaced by a copy when its thresholds differ, so the expected table is never
+    changed. Returns the ids of ``same`` whose thresholds are also the expected ones: the services
+    still known to be equal to the expected ones.
     """
-    expected = expected or {}
     with_thresholds = set(sid for sid, _did in thresholds)
+    differ = set()
     for sid, svc in list(table.items()):
-        if svc is expected.get(sid):
+        if sid in same:
             if sid not in with_thresholds and not any(
                     d['upper_threshold'] or d['lower_threshold'] for d in svc['destinations'].values()):
                 continue
             if all((d['upper_threshold'], d['lower_threshold']) == thresholds.get((sid, did), (0, 0))
                    for did, d in svc['destinations'].items()):
                 continue
+            differ.add(sid)
             svc = dict(svc, scheduler_flags=list(svc['scheduler_flags']),
                        destinations=dict((did, dict(d)) for did, d in svc['destinations'].items()))
             table[sid] = svc
         for did, dest in svc['destinations'].items():
             dest['upper_threshold'], dest['lower_threshold'] = thresholds.get((sid, did), (0, 0))
-    return table
+    return same - differ if differ else same
 
 
 # ---------------------------------------------------------------- diff
@@ -493,8 +532,23 @@ class Plan(object):
         return self.first + self.last
 
 
-def plan(current, desired, absent=(), purge=False, drain=False):
-    """current/desired: tables; absent: service ids to delete; purge: delete unlisted services."""
+def _sets_thresholds(have_dests, items):
+    """Does an -a/-e line of these (dest_id, dest) items set thresholds other than the live ones
+    (``have_dests``; none for a real server being added)?"""
+    for did, dest in items:
+        old = have_dests.get(did)
+        if (dest['upper_threshold'], dest['lower_threshold']) != \
+                ((0, 0) if old is None else (old['upper_threshold'], old['lower_threshold'])):
+            return True
+    return False
+
+
+def plan(current, desired, absent=(), purge=False, drain=False, same=frozenset()):
+    """current/desired: tables; absent: service ids to delete; purge: delete unlisted services.
+
+    same: ids of services known to be equal in ``current`` and ``desired`` (what live_table() and
+    set_thresholds() matched when ``desired`` was the expected table); they are not compared again.
+    """
     p = Plan()
     dest_deletes, svc_deletes, svc_edits, svc_adds, dest_edits, dest_adds = [], [], [], [], [], []
     drain_dests, drain_svcs = [], []  # weight-0 edits, in the order of the deletes they precede
@@ -522,32 +576,30 @@ def plan(current, desired, absent=(), purge=False, drain=False):
         leave_service(sid)
 
     for sid, want in desired.items():
+        if sid in same:  # live_table() matched it line for line, and its thresholds
+            continue
         have = current.get(sid)
         if have is None:
             svc_adds.append(service_line('-A', want))
+            have_dests, adds, edits = {}, list(want['destinations'].items()), []
+        else:
+            if service_attrs(have) != service_attrs(want):
+                svc_edits.append(service_line('-E', want))
+            have_dests = have['destinations']
+            for did, dest in sorted(have_dests.items()):
+                if did not in want['destinations']:
+                    leave_dest(sid, did, dest)
+            adds, edits = [], []
             for did, dest in want['destinations'].items():
-                dest_adds.append(dest_line('-a', sid, dest, did=did))
-                if dest['upper_threshold'] or dest['lower_threshold']:
-                    p.thresholds_changed = True
-            continue
-        if have is want:  # live_table() matched it line for line
-            continue
-        if service_attrs(have) != service_attrs(want):
-            svc_edits.append(service_line('-E', want))
-        for did, dest in sorted(have['destinations'].items()):
-            if did not in want['destinations']:
-                leave_dest(sid, did, dest)
-        for did, dest in want['destinations'].items():
-            old = have['destinations'].get(did)
-            if old is None:
-                dest_adds.append(dest_line('-a', sid, dest, did=did))
-                if dest['upper_threshold'] or dest['lower_threshold']:
-                    p.thresholds_changed = True
-            elif dest_attrs(old) != dest_attrs(dest):
-                dest_edits.append(dest_line('-e', sid, dest, did=did))
-                if (old['upper_threshold'], old['lower_threshold']) != \
-                        (dest['upper_threshold'], dest['lower_threshold']):
-                    p.thresholds_changed = True
+                old = have_dests.get(did)
+                if old is None:
+                    adds.append((did, dest))
+                elif dest_attrs(old) != dest_attrs(dest):
+                    edits.append((did, dest))
+            dest_edits += dest_lines('-e', sid, edits)
+        dest_adds += dest_lines('-a', sid, adds)
+        if not p.thresholds_changed:
+            p.thresholds_changed = _sets_thresholds(have_dests, adds) or _sets_thresholds(have_dests, edits)
 
     if drain:
         p.first = drain_dests + drain_svcs + svc_edits + svc_adds + dest_edits + dest_adds
@@ -560,11 +612,14 @@ def plan(current, desired, absent=(), purge=False, drain=False):
     return p
 
 
-def differences(want, have, limit=10):
-    """Human-readable list of how table `have` differs from table `want` (for error messages)."""
+def differences(want, have, limit=10, same=frozenset()):
+    """Human-readable list of how table `have` differs from table `want` (for error messages).
+
+    same: ids known to be equal in both (see plan()); they are not compared again.
+    """
     out = []
     for sid in sorted(set(want) | set(have)):
-        if want.get(sid) is have.get(sid):  # the same object (see live_table())
+        if sid in same:
             continue
         if sid not in have:
             out.append('%s: missing' % sid)

@@ -2,30 +2,38 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run ipvsadm on the managed host: read the table, apply -R batches, wait for draining.
 
-This is the only place in the collection that executes ipvsadm. Every call is an argv list;
-rule lines go to ``ipvsadm -R`` on stdin, never through a shell.
+This is the only place in the collection that executes ipvsadm, and it does so only through
+AnsibleModule.run_command(). Every call is an argv list; rule lines go to ``ipvsadm -R`` on stdin,
+never through a shell.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
-    IpvsParseError, live_table, parse_list, parse_thresholds, set_thresholds,
+    IpvsParseError, live_table, parse_thresholds, set_thresholds,
 )
 
 C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
+NOT_FOUND = 'ipvsadm was not found on the host; install the ipvsadm package'
 
 
 class Ipvsadm(object):
+    """ipvsadm on the host.
+
+    Without ipvsadm the module fails, except in check mode: a package task earlier in the same
+    check-mode run would have installed it, so ``installed`` is then False and the caller reports on
+    an empty table (read() returns one) with a warning; nothing is run.
+    """
+
     def __init__(self, module):
         self.module = module
         self.path = module.get_bin_path('ipvsadm')
-        if not self.path:
-            module.fail_json(msg='ipvsadm was not found on the host; install the ipvsadm package')
+        self.installed = bool(self.path)
+        if not self.installed and not module.check_mode:
+            module.fail_json(msg=NOT_FOUND)
 
     def run(self, args, data=None):
         rc, out, err = self.module.run_command([self.path] + args, data=data, environ_update=C_LOCALE)
@@ -41,72 +49,68 @@ class Ipvsadm(object):
                                   rc=rc, stdout=out, stderr=err)
         return out
 
-    def _start(self, argv, environ_update):
-        """Start argv (a list, no shell) in the background, with the environment run_command() gives.
-
-        Returns a _Started whose wait() gives (rc, stdout, stderr) as text; raises OSError when the
-        process cannot be started. Only read() uses this, for the listing run beside run_command().
-        """
-        env = os.environ.copy()
-        env.update(self.module.run_command_environ_update or {})
-        env.update(environ_update)
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                close_fds=True, encoding='utf-8', errors='surrogateescape')
-        return _Started(proc)
+    def _run_in_thread(self, argv, environ_update):
+        """module.run_command(argv) in a second thread, started now; raises RuntimeError when no
+        thread can be started. Returns a _Running whose wait() gives (rc, stdout, stderr)."""
+        return _Running(self.module, argv, environ_update)
 
     def _run_both(self, first, second):
         """Output of ipvsadm `first` and `second`, run at the same time; errors as run() reports them.
 
-        `second` runs in the background while `first` goes through run_command(); when it cannot be
-        started (or its output not be read) it runs through run_command() afterwards. Both are
-        collected before either is checked, so no process is left behind and an error of `first` is
-        reported first, as when they ran one after the other.
+        Both go through run_command(): `second` from a second thread while `first` runs in this
+        one. When that thread cannot be started, or run_command() raised in it (it does not fail the
+        module from there), `second` runs again through run() afterwards, which reports the error.
+        Both are collected before either is checked, so no process is left behind and an error of
+        `first` is reported first, as when they ran one after the other.
         """
         try:
-            started = self._start([self.path] + second, environ_update=C_LOCALE)
-        except OSError:
-            started = None
+            running = self._run_in_thread([self.path] + second, environ_update=C_LOCALE)
+        except RuntimeError:
+            running = None
         try:
             first_result = self.module.run_command([self.path] + first, environ_update=C_LOCALE)
         finally:
-            second_result = started.wait() if started is not None else None
+            second_result = running.wait() if running is not None else None
         out = self._check(first, *first_result)
         if second_result is None:
             return out, self.run(second)
         return out, self._check(second, *second_result)
 
     def read(self, expected=None, thresholds=None):
-        """Live table -> (table, thresholds as parse_thresholds() returns them).
+        """Live table -> (table, thresholds as parse_thresholds() returns them, same).
 
-        ``expected``: the table the live one is probably equal to; its services are returned
-        as they are (not copied, not to be modified) where `ipvsadm -S -n` prints exactly their
-        lines, which saves parsing them (see ipvs.live_table()).
+        ``expected``: the table the live one is probably equal to; where `ipvsadm -S -n` prints
+        exactly the lines of one of its services, that service is taken unparsed, shared (not to be
+        modified), and its id is in ``same`` if its thresholds are the expected ones too (see
+        ipvs.live_table() and ipvs.set_thresholds()); plan() and differences() skip those ids.
         ``thresholds``: what an earlier read() returned, when nothing since can have changed a
         threshold; `ipvsadm -L -n --thresholds` (run because -S leaves thresholds out, at the same
         time as `ipvsadm -S -n`) is then not run again.
+        Without ipvsadm (check mode only, see the class) the table is empty and nothing runs.
         """
+        if not self.installed:
+            return {}, {}, frozenset()
         if thresholds is None:
             save, listing = self._run_both(['-S', '-n'], ['-L', '-n', '--thresholds'])
         else:
             save, listing = self.run(['-S', '-n']), None
         try:
-            table = live_table(save, expected)
+            table, same = live_table(save, expected)
             if listing is not None:
                 thresholds = parse_thresholds(listing)
-            set_thresholds(table, thresholds, expected)
+            same = set_thresholds(table, thresholds, same)
         except IpvsParseError as e:
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % e)
-        return table, thresholds
+        return table, thresholds, same
 
     def active_connections(self):
-        counts = {}
+        """{(service_id, dest_id): active connections} of every real server, from -L -n --thresholds."""
+        connections = {}
         try:
-            for sid, _cols, dests in parse_list(self.run(['-L', '-n', '--thresholds'])):
-                for did, cols in dests:
-                    counts[(sid, did)] = int(cols[2])
-        except (IpvsParseError, IndexError, ValueError) as e:
+            parse_thresholds(self.run(['-L', '-n', '--thresholds']), connections)
+        except IpvsParseError as e:
             self.module.fail_json(msg='cannot parse ipvsadm -L --thresholds output: %s' % e)
-        return counts
+        return dict((key, active) for key, (active, _inactive) in connections.items())
 
     def restore(self, lines):
         """Apply lines with ONE `ipvsadm -R`.
@@ -139,23 +143,38 @@ class Ipvsadm(object):
             sleep(min(interval, remaining))
 
 
-class _Started(object):
-    """A process started by Ipvsadm._start(): its output is read by a thread from the start, so
-    a listing larger than the pipe buffer does not stall while run_command() runs the other."""
+class _Running(object):
+    """module.run_command(argv) running in a second thread (Ipvsadm._run_in_thread()).
 
-    def __init__(self, proc):
-        self._proc = proc
+    Why AnsibleModule.run_command() may run here while the main thread runs another command:
+    - each call keeps its state local (Popen, selector, output buffers); it only reads os.environ and
+      the module's settings, and the one attribute it writes, ``_clean`` (the printable command line,
+      reset per call), only serves debug logging and its own error messages;
+    - the child is forked with a preexec_fn, which Python's documentation warns may deadlock in a
+      threaded program if the child needs a lock another thread held at the fork; run_command's
+      preexec_fn calls nothing (os.umask() only when an umask is given) and CPython re-initialises
+      its own locks in the child before running it;
+    - what must not run in this thread is fail_json(): its SystemExit would only end the thread. So
+      check_rc stays off, handle_exceptions=False makes run_command() raise instead, and the main
+      thread checks the result after join().
+    """
+
+    def __init__(self, module, argv, environ_update):
+        self.argv = argv
         self._result = None
-        self._thread = threading.Thread(target=self._collect)
+        self._thread = threading.Thread(target=self._run, args=(module, argv, environ_update),
+                                        name='ipvsadm %s' % ' '.join(argv[1:]))
         self._thread.daemon = True
         self._thread.start()
 
-    def _collect(self):
-        out, err = self._proc.communicate()
-        self._result = (self._proc.returncode, out, err)
+    def _run(self, module, argv, environ_update):
+        try:
+            self._result = module.run_command(argv, environ_update=environ_update, handle_exceptions=False)
+        except Exception:  # pylint: disable=broad-except  # run again by the main thread, which reports it
+            self._result = None
 
     def wait(self):
-        """(rc, stdout, stderr) once the process has exited and its output is read; None when
-        reading it failed (the caller then runs the command again through run_command())."""
+        """(rc, stdout, stderr) once the command has exited and its output is read; None when
+        run_command() raised (the caller then runs the command again through run())."""
         self._thread.join()
         return self._result

@@ -2,62 +2,29 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Combine ipvsadm -S and -L listings into the structured result of lvs.cluster.ipvs_info.
 
-Column layouts (ipvsadm 1.31 print_title()/print_service_entry()):
-  --stats:      Conns InPkts OutPkts InBytes OutBytes   (services and real servers)
-  --rate:       CPS InPPS OutPPS InBPS OutBPS           (services and real servers)
-  --thresholds: real servers: Uthreshold Lthreshold ActiveConn InActConn
-With --exact every number is printed in full and preceded by at least one space.
+Each listing is parsed by the one parser of its format in module_utils/ipvs.py (the ipvs module
+uses the same ones): parse_save() for ``-S -n``, parse_thresholds() for ``-L -n --thresholds``
+(thresholds and, from the same parse, active/inactive connections) and parse_counters() for
+``-L -n --exact --stats`` and ``--rate``.
 """
 
 from __future__ import annotations
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
-    IpvsParseError, addr_sort_key, merge_thresholds, parse_list, parse_save, render, service_sort_key,
+    addr_sort_key, parse_counters, parse_save, parse_thresholds, render, service_sort_key, set_thresholds,
 )
 
 STATS = ('connections', 'packets_in', 'packets_out', 'bytes_in', 'bytes_out')
 RATES = ('cps', 'inpps', 'outpps', 'inbps', 'outbps')
-SUFFIX = {'K': 10 ** 3, 'M': 10 ** 6, 'G': 10 ** 9, 'T': 10 ** 12}  # print_largenum() without --exact
-
-
-def number(text):
-    if text[-1:] in SUFFIX and text[:-1].isdigit():
-        return int(text[:-1]) * SUFFIX[text[-1]]
-    if not text.isdigit():
-        raise IpvsParseError('not a counter: %r' % text)
-    return int(text)
-
-
-def _columns(text, names):
-    """Listing -> {service_id: {...}} and {(service_id, dest_id): {...}} of the named columns."""
-    svcs, dests = {}, {}
-    for sid, cols, dlist in parse_list(text):
-        if len(cols) < len(names):
-            raise IpvsParseError('short line for %s' % sid)
-        svcs[sid] = dict(zip(names, (number(c) for c in cols)))
-        for did, dcols in dlist:
-            if len(dcols) < len(names):
-                raise IpvsParseError('short line for %s -r %s' % (sid, did))
-            dests[(sid, did)] = dict(zip(names, (number(c) for c in dcols)))
-    return svcs, dests
-
-
-def _conns(text):
-    out = {}
-    for sid, _cols, dlist in parse_list(text):
-        for did, cols in dlist:
-            if len(cols) < 4:
-                raise IpvsParseError('short --thresholds line for %s -r %s' % (sid, did))
-            out[(sid, did)] = (number(cols[2]), number(cols[3]))
-    return out
 
 
 def table_info(save, thresholds, stats, rate):
+    """The four listings' text -> (services as the module returns them, rules text)."""
     table = parse_save(save)
-    merge_thresholds(table, thresholds)
-    conns = _conns(thresholds)
-    svc_stats, dest_stats = _columns(stats, STATS)
-    svc_rate, dest_rate = _columns(rate, RATES)
+    conns = {}
+    set_thresholds(table, parse_thresholds(thresholds, conns))
+    svc_stats, dest_stats = parse_counters(stats, STATS)
+    svc_rate, dest_rate = parse_counters(rate, RATES)
     zero = dict((k, 0) for k in STATS + RATES)
 
     services = []

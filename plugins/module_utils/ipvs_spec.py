@@ -9,16 +9,19 @@ the list indexes, and so that 10,000 real servers are checked quickly.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
-    FORWARDING, MAX_PERSISTENCE, PROTOCOLS, SCHEDULERS, SCHEDULER_FLAGS,
-    IpvsParseError, canonical_address, canonical_flags, dest_id, new_dest, new_service,
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import canonical_flags, dest_id, new_dest, new_service
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
+    FAMILIES, FORWARDINGS, MAX_PERSISTENCE, MAX_PORT, MAX_THRESHOLD, MAX_U32, MAX_WEIGHT, PROTOCOLS, SCHEDULERS,
+    Invalid, family_of, type_name,
 )
 
 SERVICE_KEYS = ('protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags',
                 'persistence', 'persistence_netmask', 'state', 'destinations')
 DEST_KEYS = ('address', 'port', 'forwarding', 'weight', 'upper_threshold', 'lower_threshold')
+_KEY_SETS = {SERVICE_KEYS: frozenset(SERVICE_KEYS), DEST_KEYS: frozenset(DEST_KEYS)}
 
 
 class IpvsInputError(ValueError):
@@ -27,42 +30,66 @@ class IpvsInputError(ValueError):
         self.path = path
 
 
-def _int(value, path, low, high, suffix=''):
-    """value as an int in low..high, else IpvsInputError at path + suffix (joined only for an error)."""
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:  # the usual case, first
-        return value
-    path += suffix
-    if isinstance(value, bool):
-        raise IpvsInputError(path, '%r is not an integer' % (value,))
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int):
-        raise IpvsInputError(path, '%r is not an integer' % (value,))
-    if not low <= value <= high:
-        raise IpvsInputError(path, '%d is outside %d..%d' % (value, low, high))
-    return value
-
-
-def _choice(value, path, choices):
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise IpvsInputError(path, '%r is not one of %s' % (value, ', '.join(choices)))
-    return value.lower()
-
-
-def _address(value, path, suffix=''):
-    """-> (canonical address, family). Cached: big tables repeat the same few addresses."""
+def _checked(path, check_value, *args, **kwargs):
+    """check_value(*args, **kwargs) from lvs_validate, its problem raised as IpvsInputError at path."""
     try:
-        return canonical_address(str(value).strip())
-    except IpvsParseError:
-        raise IpvsInputError(path + suffix, '%r is not an IPv4 or IPv6 address' % (value,))
+        return check_value(*args, **kwargs)
+    except Invalid as exc:
+        raise IpvsInputError(path, str(exc)) from None
+
+
+def _int(value, path, low, high):
+    # Strings of ASCII digits are fine: module arguments often come templated, as text.
+    return _checked(path, check.integer, value, low, high, digit_strings=True)
+
+
+def _opt_int(item, key, default, path, low, high):
+    """item[key] as an int in low..high, or default when missing (path + key only built for an error)."""
+    value = item.get(key)
+    if value is None:
+        return default
+    try:
+        return check.integer(value, low, high, digit_strings=True)
+    except Invalid as exc:
+        raise IpvsInputError('%s.%s' % (path, key), str(exc)) from None
+
+
+def _folded(value):
+    """The module takes choices in any ASCII case ('SH'); other characters are left to fail the check
+    (str.lower() would turn the Kelvin sign into a 'k')."""
+    return value.lower() if isinstance(value, str) and value.isascii() else value
+
+
+def _choice(value, default, path, choices, what):
+    return default if value is None else _checked(path, check.choice, _folded(value), choices, what)
+
+
+def _address(value, path):
+    """-> (canonical address, family) of a unicast address."""
+    if isinstance(value, str):
+        try:
+            return _canonical_address(value)
+        except Invalid as exc:
+            raise IpvsInputError(path, str(exc)) from None
+    addr = _checked(path, check.ip_address, value)
+    return addr.compressed, family_of(addr)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_address(text):
+    """Cached: big tables repeat the same few addresses (a problem raises, and is not cached)."""
+    addr = check.ip_address(text)
+    return addr.compressed, family_of(addr)
 
 
 def _check_keys(item, path, allowed):
     if not isinstance(item, dict):
-        raise IpvsInputError(path, 'must be a dict, got %s' % type(item).__name__)
-    for key in item:
-        if key not in allowed:
-            raise IpvsInputError('%s.%s' % (path, key), 'unknown option; valid: %s' % ', '.join(allowed))
+        raise IpvsInputError(path, 'must be a dict, got %s' % type_name(item))
+    if item.keys() <= _KEY_SETS[allowed]:  # the usual case, first
+        return
+    unknown = check.unknown_keys(item, allowed)
+    if unknown:
+        raise IpvsInputError('%s.%s' % (path, unknown[0]), 'unknown option; valid: %s' % ', '.join(allowed))
 
 
 def _netmask(value, path, family):
@@ -70,72 +97,53 @@ def _netmask(value, path, family):
 
     Returns None for the default (/32, /128), which ipvsadm -S does not print.
     """
+    prefix = _checked(path, check.persistence_netmask, value, family, ipv4_prefix=True)
     if family == 'inet6':
-        bits = _int(value, path, 1, 128)
-        return None if bits == 128 else str(bits)
-    text = str(value).strip()
-    try:
-        if text.isdigit():
-            net = ipaddress.IPv4Network('0.0.0.0/%d' % _int(int(text), path, 1, 32))
-        else:
-            net = ipaddress.IPv4Network('0.0.0.0/%s' % text)
-    except ValueError:
-        raise IpvsInputError(path, '%r is not an IPv4 netmask' % (value,))
-    return None if net.prefixlen == 32 else str(net.netmask)
+        return None if prefix == 128 else str(prefix)
+    return None if prefix == 32 else check.ipv4_netmask_text(prefix)
 
 
 def _flags(value, path, scheduler):
     if value is None:
         return []
-    if isinstance(value, str):
-        value = [v for v in value.split(',') if v.strip()]
+    if isinstance(value, str):  # Ansible's list convention: "sh-fallback,sh-port"
+        value = [v for v in value.split(',') if v]
     if not isinstance(value, list):
-        raise IpvsInputError(path, 'must be a list')
+        raise IpvsInputError(path, 'must be a list, got %s' % type_name(value))
+    names = []
     for i, name in enumerate(value):
-        name = _choice(name, '%s[%d]' % (path, i), SCHEDULER_FLAGS)
-        if name[:3] in ('sh-', 'mh-') and name[:2] != scheduler:
-            raise IpvsInputError('%s[%d]' % (path, i), '%s needs scheduler %s, not %s' % (name, name[:2], scheduler))
-    return canonical_flags(scheduler, [v.lower() for v in value])
+        names.append(_checked('%s[%d]' % (path, i), check.scheduler_flag, _folded(name), scheduler, names))
+    return canonical_flags(scheduler, names)
 
 
-def _opt_int(item, key, default, path, low, high):
-    """item[key] checked by _int(), or default when missing."""
-    value = item.get(key)
-    return default if value is None else _int(value, path, low, high, '.' + key)
-
-
-def _destination(item, path, svc):
+def _destination(item, path, svc, vip):
     _check_keys(item, path, DEST_KEYS)
     if item.get('address') is None:
         raise IpvsInputError(path + '.address', 'is required')
-    addr, family = _address(item['address'], path, '.address')
+    addr, family = _address(item['address'], path + '.address')
     if family != svc['family']:
         raise IpvsInputError(path + '.address', '%s is %s but the service is %s' % (addr, family, svc['family']))
-    forwarding = item.get('forwarding') or 'dr'
-    if forwarding not in FORWARDING:
-        forwarding = _choice(forwarding, path + '.forwarding', FORWARDING)
+    _checked(path + '.address', check.not_the_vip, addr, vip)
+    forwarding = _choice(item.get('forwarding'), 'dr', path + '.forwarding', FORWARDINGS, 'forwarding')
     fwmark = svc['fwmark'] is not None
-    port = _opt_int(item, 'port', 0 if fwmark else svc['port'], path, 0 if fwmark else 1, 65535)
+    port = _opt_int(item, 'port', 0 if fwmark else svc['port'], path, 0 if fwmark else 1, MAX_PORT)
     # ipvsadm silently uses the service port for dr/tun real servers of address:port services.
-    if not fwmark and forwarding != 'nat' and port != svc['port']:
-        raise IpvsInputError(path + '.port', '%d must equal the service port %d for %s forwarding' % (
-            port, svc['port'], forwarding))
-    return new_dest(addr, port, family, forwarding, _opt_int(item, 'weight', 1, path, 0, 65535),
-                    _opt_int(item, 'upper_threshold', 0, path, 0, 65535),
-                    _opt_int(item, 'lower_threshold', 0, path, 0, 65535))
+    _checked(path + '.port', check.member_port, port, None if fwmark else svc['port'], forwarding)
+    upper = _opt_int(item, 'upper_threshold', 0, path, 0, MAX_THRESHOLD)
+    lower = _opt_int(item, 'lower_threshold', 0, path, 0, MAX_THRESHOLD)
+    _checked(path + '.lower_threshold', check.lower_threshold, lower, upper)
+    return new_dest(addr, port, family, forwarding, _opt_int(item, 'weight', 1, path, 0, MAX_WEIGHT), upper, lower)
 
 
 def _service(item, path):
     _check_keys(item, path, SERVICE_KEYS)
-    state = _choice(item.get('state') or 'present', path + '.state', ('present', 'absent'))
-    family = item.get('family')
-    if family is not None:
-        family = _choice(family, path + '.family', ('inet', 'inet6'))
+    state = _choice(item.get('state'), 'present', path + '.state', ('present', 'absent'), 'state')
+    family = _choice(item.get('family'), None, path + '.family', FAMILIES, 'family')
     addr = addr_family = None
     if item.get('address') is not None:
-        addr, addr_family = _address(item['address'], path, '.address')
+        addr, addr_family = _address(item['address'], path + '.address')
     if item.get('fwmark') is not None:
-        fwmark = _int(item['fwmark'], path + '.fwmark', 1, 4294967295)
+        fwmark = _int(item['fwmark'], path + '.fwmark', 1, MAX_U32)
         if family is None:
             family = addr_family or 'inet'
         svc = new_service(fwmark=fwmark, family=family)
@@ -146,9 +154,9 @@ def _service(item, path):
             raise IpvsInputError(path + '.port', 'is required unless fwmark is set')
         if family is not None and family != addr_family:
             raise IpvsInputError(path + '.family', '%s does not match address %s' % (family, addr))
-        svc = new_service(_choice(item.get('protocol') or 'tcp', path + '.protocol', PROTOCOLS),
-                          addr, _int(item['port'], path + '.port', 1, 65535), None, addr_family)
-    svc['scheduler'] = _choice(item.get('scheduler') or 'wlc', path + '.scheduler', SCHEDULERS)
+        svc = new_service(_choice(item.get('protocol'), 'tcp', path + '.protocol', PROTOCOLS, 'protocol'),
+                          addr, _int(item['port'], path + '.port', 1, MAX_PORT), None, addr_family)
+    svc['scheduler'] = _choice(item.get('scheduler'), 'wlc', path + '.scheduler', SCHEDULERS, 'scheduler')
     svc['scheduler_flags'] = _flags(item.get('scheduler_flags'), path + '.scheduler_flags', svc['scheduler'])
     persistence = item.get('persistence')
     if persistence is not None:
@@ -156,18 +164,18 @@ def _service(item, path):
     svc['persistence'] = persistence
     if item.get('persistence_netmask') is not None:
         if persistence is None:
-            raise IpvsInputError(path + '.persistence_netmask', 'is only valid with persistence')
+            raise IpvsInputError(path + '.persistence_netmask', 'is only valid together with persistence > 0')
         svc['persistence_netmask'] = _netmask(item['persistence_netmask'], path + '.persistence_netmask',
                                               svc['family'])
     dests = item.get('destinations')
     if dests is None:
         dests = []
     if not isinstance(dests, list):
-        raise IpvsInputError(path + '.destinations', 'must be a list')
+        raise IpvsInputError(path + '.destinations', 'must be a list, got %s' % type_name(dests))
     first = {}
     for i, d in enumerate(dests):
         dpath = '%s.destinations[%d]' % (path, i)
-        dest = _destination(d, dpath, svc)
+        dest = _destination(d, dpath, svc, addr)
         did = dest_id(dest)
         if did in first:
             raise IpvsInputError(dpath, 'duplicate of %s (%s)' % (first[did], did))
@@ -181,7 +189,7 @@ def desired_table(services):
     if services is None:
         services = []
     if not isinstance(services, list):
-        raise IpvsInputError('services', 'must be a list')
+        raise IpvsInputError('services', 'must be a list, got %s' % type_name(services))
     desired, absent, first = {}, [], {}
     for i, item in enumerate(services):
         path = 'services[%d]' % i

@@ -28,7 +28,10 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Computes and returns the commands and resulting rules without changing anything.
+    description:
+      - Computes and returns the commands and resulting rules without changing anything.
+      - On a host without ipvsadm (a package task earlier in the same run installs it when not in
+        check mode) the live table is taken as empty, with a warning, instead of failing.
   diff_mode:
     support: full
     description: Returns the table before and after as ipvsadm rule text.
@@ -147,7 +150,20 @@ options:
       - After applying, write the resulting table to this file (for example C(/etc/ipvsadm.rules)),
         atomically and only when its content differs. The text is C(ipvsadm -S -n) format plus the
         C(-x)/C(-y) thresholds, which C(ipvsadm -S) leaves out; C(ipvsadm -R) reads it back.
+      - The file is created with O(save_mode) before anything is written to it, and keeps that mode
+        when it is replaced; its owner, group and SELinux context are kept.
     type: path
+  save_mode:
+    description:
+      - Permissions of O(save_path), as for the C(mode) of M(ansible.builtin.file) - an octal
+        string such as C('0600') (quote it), an integer, or a symbolic mode such as C(u=rw,g=r,o=)
+        (applied to the mode of the existing file, or to no permissions for a new one).
+      - The default lets only root read the rules, which is all that restores them at boot.
+      - An existing file with the right content but another mode gets this mode, which counts as
+        a change.
+    type: raw
+    default: '0600'
+    version_added: 0.3.0
 notes:
   - C(ipvsadm -R) does not stop at a line the kernel rejects, so the module fails on any error output
     and re-reads the table after applying to check it matches - C(ipvsadm -S -n) always,
@@ -188,6 +204,7 @@ EXAMPLES = r"""
     purge: true
     drain_timeout: 30
     save_path: /etc/ipvsadm.rules
+    save_mode: '0600'
 
 - name: Firewall-mark service over IPv6
   lvs.cluster.ipvs:
@@ -229,7 +246,9 @@ rules:
     -A -t 192.0.2.100:80 -s wrr -p 300 -M 255.255.255.0
     -a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 3
 saved:
-  description: Whether O(save_path) was (or in check mode would be) rewritten.
+  description:
+    - Whether O(save_path) was (or in check mode would be) rewritten, or given O(save_mode) (its content
+      was right but its mode was not).
   returned: always
   type: bool
   sample: false
@@ -241,6 +260,7 @@ drained:
 """
 
 import os
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -251,23 +271,78 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsa
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import IpvsInputError, desired_table
 
 
-def file_differs(path, text):
+class _NoFile(object):
+    """What _symbolic_mode_to_octal() needs of a stat result, for a file not there yet."""
+    st_mode = stat.S_IFREG
+
+
+def file_mode(module, value, path):
+    """save_mode -> permission bits, read like the mode of ansible.builtin.file: an int as it is, text
+    as octal digits or else as a symbolic mode applied to the mode of the file at path (none: 0).
+    Fails the module, naming save_mode, when it is neither."""
+    mode = 0o600 if value is None else value  # null: the default
+    if isinstance(mode, bool) or not isinstance(mode, int):
+        text = to_native(mode).strip()
+        try:
+            mode = int(text, 8)
+        except ValueError:
+            if not text:
+                module.fail_json(msg='save_mode: an empty string is not a mode', field='save_mode')
+            try:
+                path_stat = os.stat(path) if path else _NoFile()
+            except FileNotFoundError:
+                path_stat = _NoFile()
+            try:
+                mode = module._symbolic_mode_to_octal(path_stat, text)  # pylint: disable=protected-access
+            except Exception:  # pylint: disable=broad-except  # ValueError mostly; any means "not a mode"
+                module.fail_json(msg='save_mode: %r is not an octal or symbolic mode' % (value,), field='save_mode')
+    if mode < 0 or mode != stat.S_IMODE(mode):
+        module.fail_json(msg='save_mode: %r has more than permission bits (07777)' % (value,), field='save_mode')
+    return mode
+
+
+def saved_file(path):
+    """(content, permission bits) of the file at path; (None, None) when there is none."""
     try:
         with open(path, 'rb') as f:
-            return f.read() != to_bytes(text)
+            return f.read(), stat.S_IMODE(os.fstat(f.fileno()).st_mode)
     except FileNotFoundError:
-        return True
+        return None, None
 
 
-def write_atomic(module, path, text):
-    fd, tmp = tempfile.mkstemp(prefix='.ipvsadm-', dir=os.path.dirname(os.path.abspath(path)))
+def write_atomic(module, path, text, mode):
+    """Replace path by a file holding text that has `mode` from its first byte on.
+
+    A temporary file in the same directory (mkstemp: 0600 and empty) gets the owner and group of the
+    file it replaces and then `mode`, before anything is written; it is renamed over path. This is
+    AnsibleModule.atomic_move() without what it does to the mode (an existing file's mode copied,
+    a new file's taken from the umask, both after the content is in place); the SELinux context
+    is kept the way it keeps it.
+    """
+    path = os.path.abspath(path)
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        old = None
+    context = None
+    if module.selinux_enabled():
+        context = module.selinux_context(path) if old is not None else module.selinux_default_context(path)
+    fd, tmp = tempfile.mkstemp(prefix='.ipvsadm-', dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, 'wb') as f:
+            if old is not None and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+                try:
+                    os.fchown(fd, old.st_uid, old.st_gid)  # before fchmod: chown clears set-id bits
+                except PermissionError:
+                    pass  # not root: the file becomes ours, as with atomic_move()
+            os.fchmod(fd, mode)
             f.write(to_bytes(text))
-        module.atomic_move(tmp, path)
+        os.rename(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    if context is not None:
+        module.set_context_if_different(path, context, False)
 
 
 def main():
@@ -278,6 +353,7 @@ def main():
             purge=dict(type='bool', default=False),
             drain_timeout=dict(type='int', default=0),
             save_path=dict(type='path'),
+            save_mode=dict(type='raw', default='0600'),
         ),
         supports_check_mode=True,
     )
@@ -288,12 +364,17 @@ def main():
         desired, absent = desired_table(p['services'])
     except IpvsInputError as e:
         module.fail_json(msg=to_native(e), field=e.path)
+    save_mode = file_mode(module, p['save_mode'], p['save_path'])
 
-    ipvsadm = Ipvsadm(module)
+    ipvsadm = Ipvsadm(module)  # fails without ipvsadm, except in check mode
+    if not ipvsadm.installed:
+        module.warn('ipvsadm is not installed yet, so check mode takes the live IPVS table as empty '
+                    '(a task earlier in this run would install it)')
     # Services that -S prints exactly as desired are taken as they are, unparsed (a no-op costs
-    # little more than the two listings); anything else is parsed and diffed in full.
-    current, thresholds = ipvsadm.read(expected=desired)
-    todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0)
+    # little more than the two listings), and their ids are in `same`; anything else is parsed and
+    # diffed in full.
+    current, thresholds, same = ipvsadm.read(expected=desired)
+    todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0, same=same)
     result = dict(changed=bool(todo.commands), commands=todo.commands, saved=False)
 
     if todo.commands and not module.check_mode:
@@ -305,9 +386,9 @@ def main():
             ipvsadm.restore(todo.last)
         # Confirm the kernel took every line (-R goes on after an error): -S must print what was
         # planned; the thresholds listing is only read again when a line set other thresholds.
-        live, _thresholds = ipvsadm.read(expected=todo.after,
-                                         thresholds=None if todo.thresholds_changed else thresholds)
-        wrong = differences(todo.after, live)
+        live, _thresholds, same = ipvsadm.read(expected=todo.after,
+                                               thresholds=None if todo.thresholds_changed else thresholds)
+        wrong = differences(todo.after, live, same=same)
         if wrong:
             module.fail_json(msg='after ipvsadm -R the table differs from the desired state: %s'
                                  % '; '.join(wrong), commands=todo.commands, rules=render(live))
@@ -317,10 +398,16 @@ def main():
         if todo.draining:
             result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining], still_active=[])
 
-    if p['save_path'] and file_differs(p['save_path'], rules):
-        result['saved'] = result['changed'] = True
-        if not module.check_mode:
-            write_atomic(module, p['save_path'], rules)
+    if p['save_path']:
+        content, mode = saved_file(p['save_path'])
+        rewrite = content != to_bytes(rules)
+        if rewrite or mode != save_mode:
+            result['saved'] = result['changed'] = True
+            if not module.check_mode:
+                if rewrite:
+                    write_atomic(module, p['save_path'], rules, save_mode)
+                else:
+                    os.chmod(p['save_path'], save_mode)
 
     result['rules'] = rules
     if module._diff:

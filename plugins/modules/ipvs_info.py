@@ -23,7 +23,10 @@ requirements:
 attributes:
   check_mode:
     support: full
-    description: Read-only; runs the same in check mode.
+    description:
+      - Read-only; runs the same in check mode.
+      - In check mode only, a host without ipvsadm (installed by an earlier task of the same run
+        when not in check mode) gives an empty table and a warning instead of a failure.
   diff_mode:
     support: none
     description: Changes nothing, so there is nothing to diff.
@@ -156,7 +159,11 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_info import table
 
 def main():
     module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-    ipvsadm = Ipvsadm(module)
+    ipvsadm = Ipvsadm(module)  # fails without ipvsadm, except in check mode
+    if not ipvsadm.installed:
+        module.warn('ipvsadm is not installed yet, so check mode reports an empty IPVS table '
+                    '(a task earlier in this run would install it)')
+        module.exit_json(changed=False, services=[], rules='')
     outputs = dict(
         save=ipvsadm.run(['-S', '-n']),
         thresholds=ipvsadm.run(['-L', '-n', '--thresholds']),

@@ -5,7 +5,9 @@
 Input: the normalised services (model.normalise_services), the directors group, this director's
 keepalived_* settings. Output: a plain structure that roles/keepalived/templates/keepalived.conf.j2
 renders; nothing here knows keepalived's syntax beyond names and units. Every problem is collected
-and raised once as ModelError naming the variable, like the data model does.
+and raised once as ModelError naming the variable, like the data model does. Every string that reaches the
+template is checked whole by the shared core (module_utils/lvs_validate.py): a newline or a # would
+otherwise cut or comment out a keepalived.conf line.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, _is_int, parse_ip
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import Invalid, describe, key_text
+from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError
 
 # keepalived's own names for the forwarding methods and protocols.
 LB_KIND = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
-# Printable, PASS uses 8 bytes. Not: space, double quote, # and ! (keepalived cuts a line at either, even
-# mid-word), braces (blocks), backslash (escape, continuation), $ (keepalived's own definitions).
-AUTH_PASS_RE = re.compile(r'^(?:(?![#!$\\{}"])[!-~]){1,8}$')
-IFACE_RE = re.compile(r'^[A-Za-z0-9_.@:-]{1,15}$')
+# Said instead of the value, which is a secret (check.AUTH_PASS_RE: printable, PASS uses 8 bytes).
+AUTH_PASS_RULE = ('must be 1..8 printable characters without spaces, double quotes, # ! $ \\ { or } '
+                  '(value hidden)')
+ROUTER_ID_RULE = "usable as keepalived's router_id: printable ASCII without spaces, double quotes, # ! $ \\ { or }"
 DEFAULT_PRIORITY, PRIORITY_STEP = 150, 10
 SETTINGS_DEFAULTS = {
     'priority': 0, 'preempt': True, 'preempt_delay': 0, 'advert_int': 1, 'interface': '',
@@ -52,24 +56,29 @@ class _Builder:
         self.directors = list(directors or [])
         self.hostvars = hostvars if hostvars is not None else {}
         self.settings = dict(SETTINGS_DEFAULTS)
-        self.settings.update(settings or {})
-        self.placement = placement
+        self.placement = placement if isinstance(placement, Mapping) else None
         self.errors = []
+        if isinstance(settings, Mapping):
+            self.settings.update(settings)
+        elif settings is not None:
+            self.err('keepalived settings', 'must be a mapping of keepalived_* settings, got %s' % describe(settings))
 
     def err(self, path, message):
         self.errors.append('%s: %s' % (path, message))
 
-    def integer(self, var, value, low, high):
-        if not _is_int(value) or not low <= value <= high:
-            self.err(var, 'must be an integer %d..%d, got %r' % (low, high, value))
+    def checked(self, var, check_value, *args, **kwargs):
+        """check_value(*args, **kwargs) from lvs_validate, or None with its problem recorded for var."""
+        try:
+            return check_value(*args, **kwargs)
+        except Invalid as exc:
+            self.err(var, str(exc))
             return None
-        return value
+
+    def integer(self, var, value, low, high):
+        return self.checked(var, check.integer, value, low, high)
 
     def boolean(self, var, value):
-        if not isinstance(value, bool):
-            self.err(var, 'must be true or false, got %r' % (value,))
-            return False
-        return value
+        return bool(self.checked(var, check.boolean, value))
 
     # -- priorities: every director's, so the highest one starts as MASTER -------------------------
     def priority_of(self, host, index):
@@ -106,13 +115,16 @@ class _Builder:
     def router_ids(self, addresses):
         explicit = self.settings['virtual_router_ids'] or {}
         if not isinstance(explicit, Mapping):
-            self.err('keepalived_virtual_router_ids', 'must be a mapping of address -> id, got %r' % (explicit,))
+            self.err('keepalived_virtual_router_ids', 'must be a mapping of address -> id, got %s' % describe(explicit))
             explicit = {}
         wanted = {}
         known = dict((a, None) for a, _k, _f in addresses)
         for key, value in explicit.items():
-            addr = parse_ip(str(key))
-            var = 'keepalived_virtual_router_ids[%s]' % key
+            var = 'keepalived_virtual_router_ids[%s]' % key_text(key)
+            try:
+                addr = check.ip_address(key)
+            except Invalid:
+                addr = None
             if addr is None or addr.compressed not in known:
                 self.err(var, 'is not a VIP or NAT gateway of lvs_virtual_services (those are: %s)'
                          % (', '.join(known) or 'none'))
@@ -136,7 +148,8 @@ class _Builder:
 
     def interface_of(self, address):
         if self.placement is not None and address in self.placement:
-            return self.placement[address]
+            # Chosen from facts (lvs.cluster.vip_interfaces): still a name that goes into the file.
+            return self.checked('keepalived_interface (for %s)' % address, check.interface, self.placement[address])
         return self.settings['interface'] or None
 
     def instances(self, priority, top):
@@ -145,14 +158,8 @@ class _Builder:
         preempt = self.boolean('keepalived_preempt', self.settings['preempt'])
         preempt_delay = self.integer('keepalived_preempt_delay', self.settings['preempt_delay'], 0, 1000)
         advert_int = self.integer('keepalived_advert_int', self.settings['advert_int'], 1, 255)
-        interface = self.settings['interface']
-        if not isinstance(interface, str) or (interface and not IFACE_RE.match(interface)):
-            self.err('keepalived_interface', '%r is not an interface name' % (interface,))
-        auth_pass = self.settings['auth_pass']
-        if not isinstance(auth_pass, str) or (auth_pass and not AUTH_PASS_RE.match(auth_pass)):
-            # Never echo the value: it is a secret.
-            self.err('keepalived_auth_pass', 'must be 1..8 printable characters without spaces, double quotes, '
-                     '# ! $ \\ { or } (value hidden)')
+        self.checked('keepalived_interface', check.interface, self.settings['interface'], allow_empty=True)
+        auth_pass = self.auth_pass()
         state = 'MASTER' if preempt and priority is not None and priority == top else 'BACKUP'
         result = []
         for address, kind, family in addresses:
@@ -176,13 +183,22 @@ class _Builder:
             seen.setdefault(key, inst['address'])
         return result
 
+    def auth_pass(self):
+        """The VRRP secret ('' = no authentication); never echoed in a message."""
+        value = self.settings['auth_pass']
+        if isinstance(value, str) and value == '':
+            return ''
+        try:
+            return check.token(value, check.AUTH_PASS_RE, 'a VRRP password')
+        except Invalid:
+            self.err('keepalived_auth_pass', AUTH_PASS_RULE)
+            return ''
+
     def sync_daemon(self, instances):
         enabled = self.boolean('keepalived_sync_daemon', self.settings['sync_daemon'])
         sync_id = self.integer('keepalived_sync_id', self.settings['sync_id'], 0, 255)
-        interface = self.settings['sync_interface']
-        if not isinstance(interface, str) or (interface and not IFACE_RE.match(interface)):
-            self.err('keepalived_sync_interface', '%r is not an interface name' % (interface,))
-            interface = ''
+        interface = self.checked('keepalived_sync_interface', check.interface, self.settings['sync_interface'],
+                                 allow_empty=True) or ''
         if not enabled or not instances:
             return None
         first = instances[0]
@@ -216,6 +232,7 @@ class _Builder:
         }
 
     def run(self):
+        self.checked('inventory_hostname', check.token, self.hostname, check.ROUTER_ID_RE, ROUTER_ID_RULE)
         priority, top = self.priorities()
         instances = self.instances(priority, top)
         sync = self.sync_daemon(instances)

@@ -8,20 +8,14 @@ Every problem is collected and raised once as ModelError, so operators fix every
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Mapping
 
-NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
-PROTOCOLS = ('tcp', 'udp', 'sctp')
-SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
-FORWARDINGS = ('nat', 'dr', 'tun')
-# flag -> the scheduler it belongs to (None: generic flag, passed through to any scheduler)
-SCHEDULER_FLAGS = {
-    'flag-1': None, 'flag-2': None, 'flag-3': None,
-    'sh-fallback': 'sh', 'sh-port': 'sh',
-    'mh-fallback': 'mh', 'mh-port': 'mh',
-}
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
+    FORWARDINGS, MAX_PERSISTENCE, MAX_PORT, MAX_THRESHOLD, MAX_U32, MAX_WEIGHT, PROTOCOLS, SCHEDULERS,
+    Invalid, describe, family_of, is_int, type_name,
+)
+
 SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding',
                 'persistence', 'persistence_netmask', 'gateway', 'real_servers',
                 'health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure')
@@ -35,13 +29,12 @@ HEALTH_CHECK_DEFAULTS = {'type': 'tcp_check', 'path': '/', 'status_code': 200, '
 # key -> (low, high) for the integer settings of a health check (seconds, except retries/status_code)
 HEALTH_CHECK_RANGES = {'status_code': (100, 599), 'connect_timeout': (1, 3600), 'timeout': (1, 3600),
                        'retries': (0, 100), 'delay_before_retry': (0, 3600), 'delay_loop': (1, 86400)}
+HTTP_PATH = 'a URL path starting with / of printable ASCII without spaces, quotes, backslashes, braces, # ! or $'
+SCRIPT = ('an absolute command path plus arguments, printable ASCII without double quotes, backslashes, '
+          'braces or $')
 SORRY_SERVER_KEYS = ('address', 'port')
 REAL_SERVER_KEYS = ('group', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold')
 DEFAULTS = {'protocol': 'tcp', 'scheduler': 'wlc', 'forwarding': 'dr'}
-MAX_U32 = 4294967295
-MAX_PERSISTENCE = 86400 * 31  # ipvsadm's MAX_TIMEOUT
-MAX_THRESHOLD = 65535  # same bound as the lvs.cluster.ipvs module
-FAMILY = {4: 'inet', 6: 'inet6'}
 
 
 class ModelError(ValueError):
@@ -52,27 +45,8 @@ class ModelError(ValueError):
         super().__init__('\n'.join(self.errors))
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _is_list(value):
     return isinstance(value, (list, tuple))
-
-
-def _type_name(value):
-    # Ansible 2.19 hands over tagged subclasses (_AnsibleTaggedStr...); name the plain type instead.
-    for base, name in ((bool, 'bool'), (int, 'int'), (float, 'float'), (str, 'str'), (Mapping, 'dict'),
-                       ((list, tuple), 'list')):
-        if isinstance(value, base):
-            return name
-    return 'null' if value is None else type(value).__name__
-
-
-def _describe(value):
-    if value is None:
-        return 'null'
-    return '%s %r' % (_type_name(value), value if _type_name(value) != 'str' else str(value))
 
 
 def _hostport(address, port):
@@ -80,17 +54,8 @@ def _hostport(address, port):
     return text if port is None else '%s:%s' % (text, port)
 
 
-def parse_ip(value):
-    """Return an ipaddress object for a usable unicast address, or None."""
-    if not isinstance(value, str):
-        return None
-    try:
-        addr = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-    if addr.is_unspecified or addr.is_multicast:
-        return None
-    return addr
+def _ip_version_text(family):
+    return 'IPv4' if family == 'inet' else 'IPv6'
 
 
 class HostVarError(ValueError):
@@ -107,7 +72,8 @@ def _hostvar(hostvars, host, key):
         getter = getattr(hvars, 'get', None)
         return getter(key) if getter else None
     except Exception as exc:  # pylint: disable=broad-exception-caught  # templating errors of any kind
-        raise HostVarError('%s: cannot be read: %s' % (key, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HostVarError('%s: cannot be read: %s' % (key, first_line))
 
 
 def host_address(hostvars, host):
@@ -118,22 +84,25 @@ def host_address(hostvars, host):
     except HostVarError as exc:
         return None, str(exc)
     if explicit is not None:
-        addr = parse_ip(explicit)
-        if addr is None:
-            return None, 'lvs_real_server_address: must be an IPv4 or IPv6 address, got %s' % _describe(explicit)
-        return addr, None
+        try:
+            return check.ip_address(explicit), None
+        except Invalid as exc:
+            return None, 'lvs_real_server_address: %s' % exc
+    # ansible_host may well be a DNS name; then the inventory name may be the address.
     for candidate in (ansible_host, host):
-        addr = parse_ip(candidate) if candidate is not None else None
-        if addr is not None:
-            return addr, None
-    return None, ('no IP address: set lvs_real_server_address (ansible_host %s is not an IP address)'
-                  % (repr(ansible_host) if ansible_host is not None else 'is unset and the host name'))
+        try:
+            return check.ip_address(candidate), None
+        except Invalid:
+            continue
+    return None, ('no IP address: set lvs_real_server_address (%s is not a unicast IP address)'
+                  % ('ansible_host %s' % check.short_repr(ansible_host) if ansible_host is not None
+                     else 'ansible_host is unset and the host name'))
 
 
 class _Normaliser:
     def __init__(self, hostvars, groups, var_name):
         self.hostvars = hostvars if hostvars is not None else {}
-        self.groups = groups if groups is not None else {}
+        self.groups = groups if isinstance(groups, Mapping) else {}
         self.var = var_name
         self.errors = []
         self._address_index = None
@@ -141,30 +110,26 @@ class _Normaliser:
     def err(self, path, message):
         self.errors.append('%s: %s' % (path, message))
 
-    # -- scalar helpers -------------------------------------------------------------------------
+    # -- scalar helpers: the core's checks, with the problem recorded at path --------------------
+    def checked(self, path, check_value, *args, **kwargs):
+        """check_value(*args, **kwargs), or None with its problem recorded at path."""
+        try:
+            return check_value(*args, **kwargs)
+        except Invalid as exc:
+            self.err(path, str(exc))
+            return None
+
     def integer(self, path, value, low, high):
-        if not _is_int(value):
-            self.err(path, 'must be an integer %d..%d, got %s' % (low, high, _describe(value)))
-            return None
-        if not low <= value <= high:
-            self.err(path, '%d is outside %d..%d' % (value, low, high))
-            return None
-        return int(value)
+        return self.checked(path, check.integer, value, low, high)
 
     def choice(self, path, value, allowed, what):
-        if not isinstance(value, str) or value not in allowed:
-            self.err(path, 'unknown %s %r (one of %s)' % (what, value, ', '.join(allowed)))
-            return None
-        return str(value)
+        return self.checked(path, check.choice, value, allowed, what)
 
-    def ip(self, path, value):
-        addr = parse_ip(value)
-        if addr is None:
-            self.err(path, 'must be a unicast IPv4 or IPv6 address, got %s' % _describe(value))
-        return addr
+    def ip(self, path, value, loopback=False):
+        return self.checked(path, check.ip_address, value, loopback=loopback)
 
     def unknown_keys(self, path, item, allowed):
-        extra = sorted(str(k) for k in item if k not in allowed)
+        extra = check.unknown_keys(item, allowed)
         if extra:
             self.err(path, 'unknown key(s) %s (allowed: %s)' % (', '.join(extra), ', '.join(allowed)))
 
@@ -172,8 +137,8 @@ class _Normaliser:
         """canonical address -> first inventory host with that address (for address items)."""
         if self._address_index is None:
             self._address_index = {}
-            hosts = self.groups.get('all') if isinstance(self.groups, Mapping) else None
-            if hosts is None:
+            hosts = self.groups.get('all')
+            if not _is_list(hosts):
                 try:
                     hosts = list(self.hostvars)
                 except TypeError:
@@ -188,22 +153,18 @@ class _Normaliser:
     def service(self, index, item):
         label = '%s[%d]' % (self.var, index)
         if not isinstance(item, Mapping):
-            self.err(label, 'must be a mapping (dict), got %s' % _type_name(item))
+            self.err(label, 'must be a mapping (dict), got %s' % type_name(item))
             return None
-        name = item.get('name')
-        if isinstance(name, str) and NAME_RE.match(name):
+        raw_name = item.get('name')
+        name = self.checked(label + '.name', check.name, raw_name) if raw_name is not None else None
+        if name is not None:
             label = '%s (%s)' % (label, name)
         self.unknown_keys(label, item, SERVICE_KEYS)
-        if name is None:
+        if raw_name is None:
             self.err(label + '.name', 'is required')
-        elif not isinstance(name, str) or not NAME_RE.match(name):
-            self.err(label + '.name', 'must match [A-Za-z0-9_.-]+, got %s' % _describe(name))
-            name = None
 
-        fwmark = item.get('fwmark')
-        if fwmark is not None:
-            fwmark = self.integer(label + '.fwmark', fwmark, 1, MAX_U32)
         has_fwmark = item.get('fwmark') is not None
+        fwmark = self.integer(label + '.fwmark', item['fwmark'], 1, MAX_U32) if has_fwmark else None
 
         vip = item.get('vip')
         if vip is not None:
@@ -213,7 +174,7 @@ class _Normaliser:
 
         port = item.get('port')
         if port is not None:
-            port = self.integer(label + '.port', port, 1, 65535)
+            port = self.integer(label + '.port', port, 1, MAX_PORT)
         elif not has_fwmark:
             self.err(label + '.port', 'is required (unless fwmark is set)')
 
@@ -229,16 +190,8 @@ class _Normaliser:
             persistence = self.integer(label + '.persistence', persistence, 0, MAX_PERSISTENCE) or None
 
         real_servers = self.real_servers(label, item.get('real_servers'), port, forwarding)
-
-        # Family comes from the vip; a fwmark service without vip takes it from its first real server.
-        family_addr = vip or next((rs['_ip'] for rs in real_servers if rs['_ip'] is not None), None)
-        family = FAMILY[family_addr.version] if family_addr is not None else 'inet'
-        for rs in real_servers:
-            if rs['_ip'] is not None and FAMILY[rs['_ip'].version] != family:
-                self.err(rs['_path'], 'address %s is IPv%d but the service is IPv%d (%s)' % (
-                    rs['address'], rs['_ip'].version, family_addr.version,
-                    'vip %s' % vip.compressed if vip is not None else 'taken from the first real server'))
-        self.duplicate_real_servers(label, real_servers)
+        family = self.family(vip, real_servers)
+        self.real_servers_fit_service(label, real_servers, vip, family)
 
         netmask = self.persistence_netmask(label + '.persistence_netmask', item.get('persistence_netmask'),
                                            item.get('persistence'), family)
@@ -249,9 +202,7 @@ class _Normaliser:
         hysteresis = self.integer(label + '.hysteresis', item.get('hysteresis', 0), 0, MAX_U32)
         if quorum is not None and hysteresis is not None and hysteresis >= quorum:
             self.err(label + '.hysteresis', '%d must be below quorum %d' % (hysteresis, quorum))
-        inhibit = item.get('inhibit_on_failure', False)
-        if not isinstance(inhibit, bool):
-            self.err(label + '.inhibit_on_failure', 'must be true or false, got %s' % _describe(inhibit))
+        inhibit = self.checked(label + '.inhibit_on_failure', check.boolean, item.get('inhibit_on_failure', False))
 
         return {
             'name': name,
@@ -271,46 +222,52 @@ class _Normaliser:
             'sorry_server': sorry,
             'quorum': quorum,
             'hysteresis': hysteresis,
-            'inhibit_on_failure': bool(inhibit) if isinstance(inhibit, bool) else False,
+            'inhibit_on_failure': bool(inhibit),
             '_label': label,
         }
 
+    @staticmethod
+    def family(vip, real_servers):
+        """The vip's family; a fwmark service without vip takes it from its first real server."""
+        family_addr = vip or next((rs['_ip'] for rs in real_servers if rs['_ip'] is not None), None)
+        return family_of(family_addr) if family_addr is not None else 'inet'
+
+    def real_servers_fit_service(self, label, real_servers, vip, family):
+        """Same family as the service, not the vip itself, each (address, port) once."""
+        for rs in real_servers:
+            addr = rs['_ip']
+            if addr is None:
+                continue
+            if family_of(addr) != family:
+                self.err(rs['_path'], 'address %s is IPv%d but the service is %s (%s)' % (
+                    addr.compressed, addr.version, _ip_version_text(family),
+                    'vip %s' % vip.compressed if vip is not None else 'taken from the first real server'))
+            else:
+                self.checked(rs['_path'], check.not_the_vip, addr, vip)
+        self.duplicate_real_servers(label, real_servers)
+
     def scheduler_flags(self, path, flags, scheduler):
         if not _is_list(flags):
-            self.err(path, 'must be a list, got %s' % _describe(flags))
+            self.err(path, 'must be a list, got %s' % describe(flags))
             return []
         result = []
         for k, flag in enumerate(flags):
-            fpath = '%s[%d]' % (path, k)
-            if not isinstance(flag, str) or flag not in SCHEDULER_FLAGS:
-                self.err(fpath, 'unknown scheduler flag %r (one of %s)' % (flag, ', '.join(SCHEDULER_FLAGS)))
-            elif SCHEDULER_FLAGS[flag] is not None and scheduler is not None and SCHEDULER_FLAGS[flag] != scheduler:
-                self.err(fpath, 'flag %s only applies to scheduler %s, not %s' % (flag, SCHEDULER_FLAGS[flag], scheduler))
-            elif flag in result:
-                self.err(fpath, 'flag %s is listed twice' % flag)
-            else:
-                result.append(str(flag))
+            valid = self.checked('%s[%d]' % (path, k), check.scheduler_flag, flag, scheduler, result)
+            if valid is not None:
+                result.append(valid)
         return result
 
     def persistence_netmask(self, path, value, persistence, family):
         if value is None:
             return None
-        if persistence is None or persistence == 0:
+        if persistence is None or (is_int(persistence) and persistence == 0):
             self.err(path, 'is only valid together with persistence > 0')
             return None
-        if family == 'inet6':
-            prefix = int(value) if isinstance(value, str) and value.isdigit() else value
-            prefix = self.integer(path, prefix, 1, 128)
-            return None if prefix is None else str(prefix)
-        try:
-            addr = ipaddress.IPv4Address(value.strip()) if isinstance(value, str) else None
-        except ValueError:
-            addr = None
-        inverse = (~int(addr)) & 0xFFFFFFFF if addr is not None else None
-        if inverse is None or inverse & (inverse + 1):  # the set bits must be contiguous from the left
-            self.err(path, 'must be a dotted IPv4 netmask like 255.255.255.0, got %s' % _describe(value))
+        prefix = self.checked(path, check.persistence_netmask, value, family)
+        if prefix is None:
             return None
-        return addr.compressed
+        # IPv6: a prefix length; IPv4: the dotted mask ipvsadm -S prints.
+        return str(prefix) if family == 'inet6' else check.ipv4_netmask_text(prefix)
 
     def gateway(self, path, value, forwarding, family):
         if forwarding != 'nat':
@@ -323,9 +280,9 @@ class _Normaliser:
         addr = self.ip(path, value)
         if addr is None:
             return None
-        if FAMILY[addr.version] != family:
+        if family_of(addr) != family:
             self.err(path, '%s is IPv%d but the service is %s' % (addr.compressed, addr.version,
-                                                                  'IPv4' if family == 'inet' else 'IPv6'))
+                                                                  _ip_version_text(family)))
             return None
         return addr.compressed
 
@@ -333,10 +290,8 @@ class _Normaliser:
         """Port of a real or sorry server: the service port unless given; only nat may remap it."""
         if value is None:
             return service_port
-        port = self.integer(path, value, 1, 65535)
-        if port is not None and service_port is not None and port != service_port and forwarding in ('dr', 'tun'):
-            self.err(path, '%d must equal the service port %d with forwarding %s (only nat can remap ports)'
-                     % (port, service_port, forwarding))
+        port = self.integer(path, value, 1, MAX_PORT)
+        self.checked(path, check.member_port, port, service_port, forwarding)
         return port
 
     # -- keepalived: health checks and sorry server ------------------------------------------------
@@ -345,7 +300,7 @@ class _Normaliser:
         if value is None:
             value = {}
         if not isinstance(value, Mapping):
-            self.err(path, 'must be a mapping (dict), got %s' % _type_name(value))
+            self.err(path, 'must be a mapping (dict), got %s' % type_name(value))
             return result
         self.unknown_keys(path, value, HEALTH_CHECK_KEYS)
         portless = service_port is None and any(rs['port'] is None for rs in real_servers)
@@ -356,21 +311,16 @@ class _Normaliser:
         for key, (low, high) in HEALTH_CHECK_RANGES.items():
             if key in value:
                 result[key] = self.integer('%s.%s' % (path, key), value[key], low, high)
-        check_path = value.get('path', result['path'])
-        # keepalived reads an unquoted # or ! as the start of a comment, even mid-word.
-        if not isinstance(check_path, str) or not check_path.startswith('/') or re.search(r'[\s"\\{}#!]', check_path):
-            self.err(path + '.path', 'must be a URL path starting with / without spaces, quotes, '
-                     'backslashes, braces, # or !, got %s' % _describe(check_path))
-        else:
-            result['path'] = str(check_path)
+        check_path = self.checked(path + '.path', check.token, value.get('path', result['path']),
+                                  check.HTTP_PATH_RE, HTTP_PATH)
+        if check_path is not None:
+            result['path'] = check_path
         script = value.get('script')
         if kind == 'misc_check':
-            if not isinstance(script, str) or not script.startswith('/') or re.search(r'["\n\\{}]', script):
-                self.err(path + '.script', 'is required with type misc_check: an absolute command path plus '
-                         'arguments, without double quotes, backslashes, braces or newlines, got %s'
-                         % _describe(script))
+            if script is None:
+                self.err(path + '.script', 'is required with type misc_check: %s' % SCRIPT)
             else:
-                result['script'] = str(script)
+                result['script'] = self.checked(path + '.script', check.token, script, check.SCRIPT_RE, SCRIPT)
         elif script is not None:
             self.err(path + '.script', 'is only used with type misc_check (this check is %s)' % kind)
         if kind in ('tcp_check', 'http_get') and portless:
@@ -382,14 +332,15 @@ class _Normaliser:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            self.err(path, 'must be a mapping {address: ..., port: ...}, got %s' % _type_name(value))
+            self.err(path, 'must be a mapping {address: ..., port: ...}, got %s' % type_name(value))
             return None
         self.unknown_keys(path, value, SORRY_SERVER_KEYS)
-        addr = self.ip(path + '.address', value.get('address'))
+        # Loopback is fine here: keepalived's sorry server may be the director itself (127.0.0.1).
+        addr = self.ip(path + '.address', value.get('address'), loopback=True)
         port = self.member_port(path + '.port', value.get('port'), service_port, forwarding)
-        if addr is not None and FAMILY[addr.version] != family:
+        if addr is not None and family_of(addr) != family:
             self.err(path + '.address', '%s is IPv%d but the service is %s'
-                     % (addr.compressed, addr.version, 'IPv4' if family == 'inet' else 'IPv6'))
+                     % (addr.compressed, addr.version, _ip_version_text(family)))
             return None
         if addr is None:
             return None
@@ -402,7 +353,7 @@ class _Normaliser:
             self.err(path, 'is required (a non-empty list of {group: ...} or {address: ...} items)')
             return []
         if not _is_list(items):
-            self.err(path, 'must be a list, got %s' % _type_name(items))
+            self.err(path, 'must be a list, got %s' % type_name(items))
             return []
         if not items:
             self.err(path, 'must not be empty: the service has no real servers')
@@ -414,7 +365,7 @@ class _Normaliser:
 
     def real_server_item(self, rpath, item, service_port, forwarding):
         if not isinstance(item, Mapping):
-            self.err(rpath, 'must be a mapping (dict), got %s' % _type_name(item))
+            self.err(rpath, 'must be a mapping (dict), got %s' % type_name(item))
             return []
         self.unknown_keys(rpath, item, REAL_SERVER_KEYS)
         group, address = item.get('group'), item.get('address')
@@ -426,11 +377,10 @@ class _Normaliser:
             return []
 
         port = self.member_port(rpath + '.port', item.get('port'), service_port, forwarding)
-        weight = self.integer(rpath + '.weight', item.get('weight', 1), 0, 65535)
+        weight = self.integer(rpath + '.weight', item.get('weight', 1), 0, MAX_WEIGHT)
         upper = self.integer(rpath + '.upper_threshold', item.get('upper_threshold', 0), 0, MAX_THRESHOLD)
         lower = self.integer(rpath + '.lower_threshold', item.get('lower_threshold', 0), 0, MAX_THRESHOLD)
-        if upper and lower is not None and lower > upper:
-            self.err(rpath + '.lower_threshold', '%d is above upper_threshold %d' % (lower, upper))
+        self.checked(rpath + '.lower_threshold', check.lower_threshold, lower, upper)
 
         def entry(path, addr, host, rs_weight):
             return {'address': addr.compressed if addr is not None else None, 'port': port, 'weight': rs_weight,
@@ -444,15 +394,15 @@ class _Normaliser:
 
     def group_members(self, rpath, group, entry, item_weight):
         if not isinstance(group, str) or not group:
-            self.err(rpath + '.group', 'must be an inventory group name, got %s' % _describe(group))
+            self.err(rpath + '.group', 'must be an inventory group name, got %s' % describe(group))
             return []
         gpath = '%s (group %s)' % (rpath, group)
         if group not in self.groups:
-            self.err(rpath + '.group', 'group %r does not exist in inventory' % group)
+            self.err(rpath + '.group', 'group %r does not exist in inventory' % str(group))
             return []
         hosts = self.groups[group] or []
-        if not hosts:
-            self.err(rpath + '.group', 'group %r has no hosts: the service would have no real servers here' % group)
+        if not _is_list(hosts) or not hosts:
+            self.err(rpath + '.group', 'group %r has no hosts: the service would have no real servers here' % str(group))
             return []
         members = []
         for host in hosts:
@@ -467,7 +417,7 @@ class _Normaliser:
                 self.err(hpath, str(exc))
                 host_weight = None
             if host_weight is not None:
-                weight = self.integer(hpath + '.lvs_real_server_weight', host_weight, 0, 65535)
+                weight = self.integer(hpath + '.lvs_real_server_weight', host_weight, 0, MAX_WEIGHT)
             members.append(entry(hpath, addr, str(host), weight))
         return members
 
@@ -488,7 +438,7 @@ class _Normaliser:
         if services is None:
             services = []
         if not _is_list(services):
-            self.err(self.var, 'must be a list of services, got %s' % _type_name(services))
+            self.err(self.var, 'must be a list of services, got %s' % type_name(services))
             raise ModelError(self.errors)
         result = [svc for svc in (self.service(i, item) for i, item in enumerate(services)) if svc is not None]
         self.duplicates(result)

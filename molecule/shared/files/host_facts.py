@@ -1,12 +1,19 @@
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Print, as one JSON document, the network state the scenarios check on a lab host.
+"""Print, as one JSON document, the state the scenarios check on a lab host.
 
-One script run per host instead of one command per fact: every module run in the lab VM costs seconds.
+One script run per host instead of one command per fact: every command in the lab VM costs seconds.
+  host_facts.py [JSON]   JSON: {"sysctl": [names], "units": [names], "files": [paths]} to read those too.
 """
 import json
 import os
 import subprocess
+import sys
+
+SYSCTLS = ('net.ipv4.ip_forward',
+           'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.lo.arp_ignore',
+           'net.ipv4.conf.all.arp_announce', 'net.ipv4.conf.lo.arp_announce',
+           'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.tunl0.rp_filter')
 
 
 def run(*argv):
@@ -31,20 +38,33 @@ def sysctl(name):
         return None
 
 
-links = ip_json('addr', 'show')
-facts = {
-    'addresses': {link['ifname']: ['%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', [])]
-                  for link in links},
-    'macs': {link['ifname']: link.get('address') for link in links},
-    'up': {link['ifname']: 'UP' in link.get('flags', []) for link in links},
-    'default_route': [r.get('gateway') for r in ip_json('route', 'show', 'default')],
-    'neighbours': {n['dst']: n.get('lladdr') for n in ip_json('neigh', 'show')},
-    'sysctl': {name: sysctl(name) for name in (
-        'net.ipv4.ip_forward',
-        'net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.lo.arp_ignore',
-        'net.ipv4.conf.all.arp_announce', 'net.ipv4.conf.lo.arp_announce',
-        'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.tunl0.rp_filter')},
-    'arptables': run('arptables-legacy', '-L', '-n') if os.path.exists('/usr/sbin/arptables-legacy') else '',
-    'system_state': run('systemctl', 'is-system-running').strip(),
-}
-print(json.dumps(facts))
+def unit_states(units):
+    if not units:
+        return {}
+    # is-active prints one line per unit, in order, whatever each one's state.
+    done = subprocess.run(['systemctl', 'is-active'] + units, capture_output=True, text=True, check=False)
+    return dict(zip(units, done.stdout.split()))
+
+
+def main():
+    want = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    links = ip_json('addr', 'show')
+    facts = {
+        'addresses': {link['ifname']: ['%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', [])]
+                      for link in links},
+        'macs': {link['ifname']: link.get('address') for link in links},
+        'up': {link['ifname']: 'UP' in link.get('flags', []) for link in links},
+        'default_route': [r.get('gateway') for r in ip_json('route', 'show', 'default')],
+        'neighbours': {n['dst']: n.get('lladdr') for n in ip_json('neigh', 'show')},
+        'sysctl': {name: sysctl(name) for name in sorted(set(SYSCTLS) | set(want.get('sysctl', [])))},
+        'arptables': run('arptables-legacy', '-L', '-n') if os.path.exists('/usr/sbin/arptables-legacy') else '',
+        'ipvs': run('ipvsadm', '-S', '-n') if os.path.exists('/usr/sbin/ipvsadm') else '',
+        'units': unit_states(want.get('units', [])),
+        'files': {path: os.path.exists(path) for path in want.get('files', [])},
+        'system_state': run('systemctl', 'is-system-running').strip(),
+    }
+    print(json.dumps(facts))
+
+
+if __name__ == '__main__':
+    main()

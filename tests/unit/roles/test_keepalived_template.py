@@ -18,7 +18,7 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import keep
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import normalise_services
 
 ROOT = Path(__file__).resolve().parents[3]
-AUTH_FILE = '/etc/keepalived/lvs-vrrp-auth.conf'
+AUTH_FILE = '/etc/keepalived/lvs-cluster/vrrp-auth.conf'
 SECRET = 'Lab-vrrp'
 HOSTVARS = {'lb1': {'ansible_host': '192.0.2.1'}, 'lb2': {'ansible_host': '192.0.2.2'},
             'web1': {'ansible_host': '192.0.2.11'}, 'web2': {'ansible_host': '192.0.2.12'}}

@@ -17,6 +17,8 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.vars.manager import VariableManager
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs import FilterModule
+# Imported, not importorskip'ed: a broken import of the collection's own module must fail the run.
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_spec
 
 ROOT = Path(__file__).resolve().parents[4]
 FILTERS = FilterModule().filters()
@@ -26,7 +28,7 @@ SERVICE = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'g
 
 
 def test_filter_names():
-    assert sorted(FILTERS) == ['ipvs_services', 'served_by', 'virtual_services']
+    assert sorted(FILTERS) == ['check_settings', 'ipvs_services', 'served_by', 'virtual_services']
 
 
 def test_chain_of_filters():
@@ -48,6 +50,53 @@ def test_errors_become_one_filter_error_with_a_line_each():
     assert lines[3] == ('lvs_virtual_services[1] (web2): virtual service 192.0.2.100:80/tcp is already used by '
                         'lvs_virtual_services[0] (web)')
     assert len(lines) == 4
+
+
+# -- role settings, alone or with the services ----------------------------------------------------
+
+GOOD_SETTINGS = [
+    {'name': 'director_vip_interface', 'value': '', 'kind': 'interface_or_empty'},
+    {'name': 'director_drain_timeout', 'value': '30', 'kind': 'int', 'min': 0, 'max': 86400},
+    {'name': 'lvs_director_ha', 'value': 'none', 'kind': 'choice', 'choices': ['none', 'keepalived']},
+]
+BAD_SETTINGS = [
+    {'name': 'director_vip_interface', 'value': 'eth0\n', 'kind': 'interface_or_empty'},
+    {'name': 'director_drain_timeout', 'value': '\u00b2', 'kind': 'int', 'min': 0, 'max': 86400},
+]
+
+
+def test_settings_are_checked_with_the_services():
+    assert FILTERS['virtual_services']([SERVICE], HOSTVARS, GROUPS, settings=GOOD_SETTINGS)[0]['name'] == 'web'
+    assert FILTERS['check_settings'](GOOD_SETTINGS) is True
+
+
+def test_settings_problems_are_reported_with_the_model_problems():
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTERS['virtual_services']([dict(SERVICE, port='80')], HOSTVARS, GROUPS, settings=BAD_SETTINGS)
+    assert str(info.value).split('\n') == [
+        'invalid LVS cluster data model and role settings:',
+        "lvs_virtual_services[0] (web).port: must be an integer 1..65535, got str '80'",
+        "director_vip_interface: must be an interface name (1 to 15 of A-Z a-z 0-9 _ . @ : -) or empty, "
+        "got str 'eth0\\n'",
+        "director_drain_timeout: must be an integer 0..86400, got str '\u00b2'",
+    ]
+
+
+def test_settings_problems_alone_fail_the_services_filter():
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTERS['virtual_services']([SERVICE], HOSTVARS, GROUPS, settings=BAD_SETTINGS[:1])
+    lines = str(info.value).splitlines()
+    assert lines[0] == 'invalid role settings:'
+    assert lines[1].startswith('director_vip_interface: must be an interface name')
+
+
+def test_check_settings_filter_fails_with_a_line_per_problem():
+    with pytest.raises(AnsibleFilterError) as info:
+        FILTERS['check_settings'](BAD_SETTINGS + [{'name': 'web_ports', 'value': [80, 70000], 'kind': 'port_list'}])
+    lines = str(info.value).split('\n')
+    assert lines[0] == 'invalid role settings:'
+    assert [line.split(':')[0] for line in lines[1:]] == ['director_vip_interface', 'director_drain_timeout',
+                                                          'web_ports[1]']
 
 
 @pytest.mark.parametrize('name', ['served_by', 'ipvs_services'])
@@ -121,7 +170,6 @@ def test_example_inventory_through_ansible(name, tmp_path):
 
 def test_ipvs_services_output_is_accepted_by_the_ipvs_module():
     """Contract with plugins/module_utils/ipvs_spec.py: what the filter emits, the module takes as is."""
-    ipvs_spec = pytest.importorskip('ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec')
     hostvars = dict(HOSTVARS, v6={'lvs_real_server_address': '2001:db8::a'})
     groups = dict(GROUPS, v6=['v6'])
     services = FILTERS['virtual_services']([

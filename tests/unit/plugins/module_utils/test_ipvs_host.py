@@ -1,22 +1,24 @@
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Ipvsadm with real processes: the background listing of read() (module_utils/ipvs_host.py).
+"""Ipvsadm with real processes: the two listings of read() at the same time (module_utils/ipvs_host.py).
 
-The module tests fake ipvsadm through run_command() and Ipvsadm._start(); these run real programs
-(a Python script standing in for ipvsadm) through the real AnsibleModule.run_command() and _start().
+The module tests fake ipvsadm through run_command() and Ipvsadm._run_in_thread(); these run real
+programs (a Python script standing in for ipvsadm) through the real AnsibleModule.run_command(), one
+of them from the second thread of the real _run_in_thread().
 """
 
 from __future__ import annotations
 
 import sys
-import time
+import threading
 
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import C_LOCALE, Ipvsadm
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_host
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
 
 DESTS = 3000  # the -L listing (~180 kB) is larger than a pipe buffer (64 kB)
 
@@ -74,18 +76,52 @@ def ipvsadm(tmp_path, monkeypatch):
     return Ipvsadm(module)
 
 
-def test_read_runs_both_listings_at_the_same_time(ipvsadm, tmp_path):
-    table, thresholds = ipvsadm.read()
+def record_run_command(monkeypatch, module, raise_in_thread=False):
+    """[(argv, from the main thread?, kwargs)] of every module.run_command() call, in the order they start."""
+    calls = []
+    real = module.run_command
+
+    def run_command(args, **kw):
+        main = threading.current_thread() is threading.main_thread()
+        calls.append((list(args[1:]), main, kw))
+        if raise_in_thread and not main:
+            raise OSError(24, 'Too many open files')
+        return real(args, **kw)
+    monkeypatch.setattr(module, 'run_command', run_command)
+    return calls
+
+
+def test_read_runs_both_listings_at_the_same_time(ipvsadm, tmp_path, monkeypatch):
+    calls = record_run_command(monkeypatch, ipvsadm.module)
+    table, thresholds, same = ipvsadm.read()
     assert thresholds == {('-t 192.0.2.100:80', '10.0.0.7:80'): (30, 20)}
     dest = table['-t 192.0.2.100:80']['destinations']['10.0.0.7:80']
     assert (dest['weight'], dest['upper_threshold'], dest['lower_threshold']) == (1, 30, 20)
+    assert same == set()
     assert (tmp_path / 'listed').exists()
+    # both through run_command(): -S in this thread, -L in another one, which must not fail the module itself
+    assert sorted((argv, main) for argv, main, _kw in calls) == [(['-L', '-n', '--thresholds'], False),
+                                                                 (['-S', '-n'], True)]
+    assert [kw.get('handle_exceptions') for argv, main, kw in calls if not main] == [False]
+    assert all(kw['environ_update'] == {'LC_ALL': 'C', 'LANG': 'C'} for _argv, _main, kw in calls)
+
+
+def test_no_process_of_its_own():
+    assert not hasattr(ipvs_host, 'subprocess')
+
+
+def test_read_again_and_again_leaves_no_thread_behind(ipvsadm, tmp_path):
+    before = threading.active_count()
+    for _i in range(5):
+        (tmp_path / 'listed').unlink(missing_ok=True)
+        assert ipvsadm.read()[1] == {('-t 192.0.2.100:80', '10.0.0.7:80'): (30, 20)}
+    assert threading.active_count() == before
 
 
 def test_read_with_thresholds_runs_save_only(ipvsadm, tmp_path, monkeypatch):
     monkeypatch.setenv('FAKE_WAIT', '0')
     (tmp_path / 'listed').touch()  # -S would otherwise fail: -L is not run
-    table, thresholds = ipvsadm.read(thresholds={})
+    table, thresholds, _same = ipvsadm.read(thresholds={})
     assert thresholds == {}
     assert table['-t 192.0.2.100:80']['destinations']['10.0.0.7:80']['upper_threshold'] == 0
     (tmp_path / 'listed').unlink()
@@ -93,29 +129,25 @@ def test_read_with_thresholds_runs_save_only(ipvsadm, tmp_path, monkeypatch):
         ipvsadm.read(thresholds={})  # shows that the -S above needed the file
 
 
-def test_start_gives_rc_text_output_and_the_run_command_environment(ipvsadm, monkeypatch):
-    monkeypatch.setattr(ipvsadm.module, 'run_command_environ_update', {'EXTRA': 'x'})
-    script = ('import os, sys; sys.stdout.write("%s %s %s\\n" % (os.environ["LC_ALL"], os.environ["LANG"], '
-              'os.environ["EXTRA"]) + "\\u00e9" * 100000); sys.stderr.write("bad\\n"); sys.exit(3)')
-    rc, out, err = ipvsadm._start([sys.executable, '-c', script], environ_update=C_LOCALE).wait()
-    assert (rc, err) == (3, 'bad\n')
-    assert out == 'C C x\n' + u'\u00e9' * 100000
+def test_run_command_raising_in_the_thread_runs_the_listing_again_afterwards(ipvsadm, tmp_path, monkeypatch):
+    monkeypatch.setenv('FAKE_WAIT', '0')
+    (tmp_path / 'listed').touch()  # -L does not run beside -S here
+    calls = record_run_command(monkeypatch, ipvsadm.module, raise_in_thread=True)
+    _table, thresholds, _same = ipvsadm.read()
+    assert thresholds == {('-t 192.0.2.100:80', '10.0.0.7:80'): (30, 20)}
+    assert [(argv, main) for argv, main, _kw in calls if main] == [(['-S', '-n'], True),
+                                                                   (['-L', '-n', '--thresholds'], True)]
 
 
-def test_start_reads_the_output_before_wait(ipvsadm, tmp_path):
-    done = tmp_path / 'done'
-    script = 'import sys; sys.stdout.write("x" * 1000000); sys.stdout.flush(); open(sys.argv[1], "w").close()'
-    started = ipvsadm._start([sys.executable, '-c', script, str(done)], environ_update=C_LOCALE)
-    deadline = time.time() + 20
-    while not done.exists() and time.time() < deadline:
-        time.sleep(0.01)
-    try:
-        assert done.exists(), 'the process blocked on a full pipe: nobody read its output'
-    finally:
-        rc, out, _err = started.wait()
-    assert (rc, len(out)) == (0, 1000000)
+def test_a_missing_program_fails_in_the_main_thread(ipvsadm, tmp_path):
+    ipvsadm.path = str(tmp_path / 'missing')
+    before = threading.active_count()
+    with pytest.raises(Failed, match='Error executing command'):
+        ipvsadm.read()
+    assert threading.active_count() == before  # the second thread was waited for
 
 
-def test_start_of_a_missing_program_raises_oserror(ipvsadm, tmp_path):
-    with pytest.raises(OSError):
-        ipvsadm._start([str(tmp_path / 'missing')], environ_update=C_LOCALE)
+def test_active_connections_from_the_thresholds_listing(ipvsadm):
+    counts = ipvsadm.active_connections()
+    assert len(counts) == DESTS and set(counts.values()) == {0}
+    assert counts[('-t 192.0.2.100:80', '10.0.0.7:80')] == 0

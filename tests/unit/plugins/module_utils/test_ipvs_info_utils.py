@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import IpvsParseError
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_info import number, table_info
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import IpvsParseError, number
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_info import table_info
 
 SAVE = """\
 -A -t 192.0.2.100:80 -s wrr -p 300
@@ -84,3 +84,10 @@ def test_short_stats_line_is_an_error():
     bad = STATS.replace('     5       40       35     3840 23456789012', '     5')
     with pytest.raises(IpvsParseError):
         table_info(SAVE, THRESHOLDS, bad, RATE)
+
+
+def test_short_thresholds_line_is_an_error():
+    bad = THRESHOLDS.replace('  -> 198.51.100.12:80             0          0          0          1',
+                             '  -> 198.51.100.12:80             0          0')
+    with pytest.raises(IpvsParseError, match='short --thresholds line for -t 192.0.2.100:80 198.51.100.12:80'):
+        table_info(SAVE, bad, STATS, RATE)

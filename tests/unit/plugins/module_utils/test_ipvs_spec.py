@@ -35,7 +35,7 @@ def test_ipv6_is_compressed_and_bracketed():
 
 @pytest.mark.parametrize('given, canonical', [
     ('255.255.255.0', '255.255.255.0'), (24, '255.255.255.0'), ('16', '255.255.0.0'),
-    ('255.255.255.255', None), (32, None),
+    ('255.255.255.255', None), (32, None), ('128.0.0.0', '128.0.0.0'), (1, '128.0.0.0'),
 ])
 def test_ipv4_netmask(given, canonical):
     s = one(address='192.0.2.1', port=80, persistence=300, persistence_netmask=given)
@@ -47,6 +47,30 @@ def test_ipv6_netmask(given, canonical):
     s = one(fwmark=3, family='inet6', persistence=300, persistence_netmask=given)
     assert s['persistence_netmask'] == canonical
     assert s['id'] == '-f 3 -6'
+
+
+@pytest.mark.parametrize('given', ['0.0.0.255', '255.0.255.0', '0.0.0.0', 0, 33, '255.255.255.0\n', ' 24', '\u00b2',
+                                   '255.255.255.00', '255.255.255', True, 24.0])
+def test_ipv4_netmask_must_be_a_contiguous_dotted_mask_or_a_prefix_length(given):
+    with pytest.raises(IpvsInputError) as info:
+        one(address='192.0.2.1', port=80, persistence=300, persistence_netmask=given)
+    assert info.value.path == 'services[0].persistence_netmask'
+
+
+def test_string_numbers_of_ascii_digits_are_accepted():
+    s = one(address='192.0.2.1', port='80', persistence='300',
+            destinations=[{'address': '198.51.100.1', 'weight': '7', 'upper_threshold': '9', 'lower_threshold': '3'}])
+    d = s['destinations']['198.51.100.1:80']
+    assert (s['port'], s['persistence'], d['weight'], d['upper_threshold'], d['lower_threshold']) == (80, 300, 7, 9, 3)
+
+
+def test_choices_are_taken_in_any_ascii_case():
+    s = one(address='192.0.2.1', port=80, protocol='UDP', scheduler='Sh', scheduler_flags=['SH-PORT'],
+            destinations=[{'address': '198.51.100.1', 'forwarding': 'DR'}])
+    assert (s['protocol'], s['scheduler'], s['scheduler_flags']) == ('udp', 'sh', ['sh-port'])
+    with pytest.raises(IpvsInputError) as info:  # not any Unicode case: the Kelvin sign is no 'k'
+        one(address='192.0.2.1', port=80, scheduler='mh', scheduler_flags=['mh-fallbac\u212a'])
+    assert info.value.path == 'services[0].scheduler_flags[0]'
 
 
 def test_persistence_zero_means_not_persistent():
@@ -89,6 +113,16 @@ def test_absent_services_are_returned_separately():
     ([{'address': '192.0.2.1', 'port': 80, 'state': 'gone'}], 'services[0].state'),
     ([{'address': '192.0.2.1', 'port': 80}, {'address': '192.0.2.1', 'port': 80, 'state': 'absent'}],
      'services[1]'),
+    ([{'address': '2001:db8::1%eth0', 'port': 80}], 'services[0].address'),
+    ([{'address': '192.0.2.1', 'port': 80, 'destinations': [{'address': '0.0.0.0'}]}],
+     'services[0].destinations[0].address'),
+    ([{'address': '192.0.2.1', 'port': 80, 'destinations': [{'address': '192.0.2.1'}]}],
+     'services[0].destinations[0].address'),
+    ([{'address': '192.0.2.1', 'port': '\u00b2'}], 'services[0].port'),
+    ([{'address': '192.0.2.1', 'port': 80, 'destinations': [
+        {'address': '198.51.100.1', 'upper_threshold': 5, 'lower_threshold': 6}]}],
+     'services[0].destinations[0].lower_threshold'),
+    ([{'address': '192.0.2.1', 'port': 80, 'scheduler': 'wrr\n'}], 'services[0].scheduler'),
 ])
 def test_errors_carry_the_path(services, path):
     with pytest.raises(IpvsInputError) as info:

@@ -26,10 +26,11 @@ def kernel():
 
 
 class FakeStarted(object):
-    """What Ipvsadm._start() returns, for a listing the fake kernel answers.
+    """What Ipvsadm._run_in_thread() returns, for a listing the fake kernel answers.
 
-    The fake runs when the result is collected (wait()), so kernel.calls keeps the order of the
-    sequential reads: -S (run_command) then -L (started before it, collected after it).
+    The fake runs when the result is collected (wait()), not in a thread, so kernel.calls keeps the
+    order of the sequential reads: -S (run_command in the main thread) then -L (started before it,
+    collected after it).
     """
 
     def __init__(self, kernel, argv, environ_update):
@@ -44,35 +45,44 @@ class FakeStarted(object):
 
 @pytest.fixture
 def background(monkeypatch, kernel):
-    """Every FakeStarted of a listing run beside run_command() (Ipvsadm._start), in order."""
+    """Every FakeStarted of a listing run beside run_command() (Ipvsadm._run_in_thread), in order."""
     started = []
 
     def start(self, argv, environ_update):
         started.append(FakeStarted(kernel, list(argv), environ_update))
         return started[-1]
 
-    monkeypatch.setattr(Ipvsadm, '_start', start)
+    monkeypatch.setattr(Ipvsadm, '_run_in_thread', start)
     return started
 
 
 @pytest.fixture
 def run_module(monkeypatch, kernel, background):
-    state = {'bin': '/usr/sbin/ipvsadm'}
+    """run(main, args, ...) -> the module's result; its warnings (module.warn()) under 'warnings'
+    when there are any, as Ansible returns them."""
+    state = {'bin': '/usr/sbin/ipvsadm', 'warnings': []}
+
+    def with_warnings(kw):
+        if state['warnings']:
+            kw.setdefault('warnings', list(state['warnings']))
+        return kw
 
     def exit_json(self, **kw):
-        raise ModuleExit(kw, failed=False)
+        raise ModuleExit(with_warnings(kw), failed=False)
 
     def fail_json(self, msg, **kw):
         kw['msg'] = msg
-        raise ModuleExit(kw, failed=True)
+        raise ModuleExit(with_warnings(kw), failed=True)
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, warning, **kw: state['warnings'].append(warning))
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kw: kernel.run(args, **kw))
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: state['bin'])
 
     def run(main, args, check_mode=False, diff=False, expect_fail=False, ipvsadm_path='/usr/sbin/ipvsadm'):
         state['bin'] = ipvsadm_path
+        del state['warnings'][:]
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         with patch_module_args(args):
             with pytest.raises(ModuleExit) as info:

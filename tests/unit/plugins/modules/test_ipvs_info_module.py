@@ -42,3 +42,30 @@ def test_info_without_ipvs_fails_clearly(run_module, kernel):
     kernel.available = False
     res = run_module(ipvs_info.main, {}, expect_fail=True)
     assert 'IPVS is not available' in res['msg']
+
+
+def test_info_check_mode_without_ipvsadm_returns_an_empty_table(run_module, kernel):
+    res = run_module(ipvs_info.main, {}, check_mode=True, ipvsadm_path=None)
+    assert (res['changed'], res['services'], res['rules']) == (False, [], '')
+    assert [w for w in res['warnings'] if 'ipvsadm is not installed yet' in w], res['warnings']
+    assert kernel.calls == []
+
+
+def test_info_without_ipvsadm_fails_outside_check_mode(run_module, kernel):
+    res = run_module(ipvs_info.main, {}, expect_fail=True, ipvsadm_path=None)
+    assert res['msg'] == 'ipvsadm was not found on the host; install the ipvsadm package'
+    assert kernel.calls == []
+
+
+def test_info_reads_the_thresholds_listing_once_for_thresholds_and_connections(run_module, kernel, monkeypatch):
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_info as info_utils
+    kernel.load('-A -t 192.0.2.100:80 -s rr\n-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1 -x 9')
+    kernel.conns[(('TCP', ipaddress.ip_address('192.0.2.100'), 80), (ipaddress.ip_address('198.51.100.11'), 80))] = (3, 4)
+    parsed = []
+    real = info_utils.parse_thresholds
+    monkeypatch.setattr(info_utils, 'parse_thresholds', lambda *a: parsed.append(a) or real(*a))
+    res = run_module(ipvs_info.main, {})
+    (rs,) = res['services'][0]['destinations']
+    assert (rs['upper_threshold'], rs['active_connections'], rs['inactive_connections']) == (9, 3, 4)
+    assert len(parsed) == 1
+    assert [c[1:] for c in kernel.calls].count(['-L', '-n', '--thresholds']) == 1

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import os
+import stat
+import threading
 
 import pytest
 
@@ -219,6 +222,125 @@ def test_save_path_check_mode_does_not_write(run_module, kernel, tmp_path):
     assert not path.exists()
 
 
+# ---------------------------------------------------------------- save_mode
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(str(path)).st_mode)
+
+
+@pytest.fixture
+def umask():
+    """Sets the umask for the test (022 to begin with); returns a setter."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+def test_save_mode_default_is_0600_whatever_the_umask_also_when_replacing(run_module, kernel, tmp_path, umask):
+    path = tmp_path / 'ipvsadm.rules'
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True and mode_of(path) == 0o600
+    umask(0)
+    path.write_text('stale\n')
+    path.chmod(0o666)
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True and res['changed'] is True
+    assert mode_of(path) == 0o600 and path.read_text() == kernel.save()  # the explicit mode, not the old one
+    assert [p.name for p in tmp_path.iterdir()] == ['ipvsadm.rules']  # no temporary file left
+
+
+@pytest.mark.parametrize('mode, want', [
+    ('0640', 0o640), ('640', 0o640), ('0o640', 0o640), (0o640, 0o640), ('u=rw,g=r,o=', 0o640), ('0644', 0o644),
+    (None, 0o600),
+])
+def test_save_mode_forms(run_module, kernel, tmp_path, umask, mode, want):
+    umask(0o077)  # does not narrow the mode asked for
+    path = tmp_path / 'rules'
+    res = apply(run_module, [web()], save_path=str(path), save_mode=mode)
+    assert res['saved'] is True and mode_of(path) == want
+    again = apply(run_module, [web()], save_path=str(path), save_mode=mode)
+    assert again['changed'] is False and again['saved'] is False
+
+
+def test_save_mode_is_set_before_the_first_byte_is_written(run_module, kernel, tmp_path, umask, monkeypatch):
+    umask(0)
+    path = tmp_path / 'rules'
+    seen = []
+    real_fdopen = os.fdopen
+
+    class Spy(object):
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            self.f.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.f.__exit__(*exc)
+
+        def write(self, data):
+            st = os.fstat(self.f.fileno())
+            seen.append((stat.S_IMODE(st.st_mode), st.st_size, path.exists()))
+            return self.f.write(data)
+
+    monkeypatch.setattr(os, 'fdopen', lambda fd, *a, **kw: Spy(real_fdopen(fd, *a, **kw)))
+    apply(run_module, [web()], save_path=str(path), save_mode='0640')
+    assert seen == [(0o640, 0, False)]  # the first write, to an empty file that has its mode already
+    assert mode_of(path) == 0o640 and path.read_text() == kernel.save()
+
+
+def test_right_content_with_another_mode_is_a_change(run_module, kernel, tmp_path):
+    path = tmp_path / 'rules'
+    apply(run_module, [web()], save_path=str(path))
+    path.chmod(0o644)
+    inode = path.stat().st_ino
+    res = run_module(ipvs_module.main, {'services': [web()], 'save_path': str(path)}, check_mode=True)
+    assert res['changed'] is True and res['saved'] is True and res['commands'] == []
+    assert mode_of(path) == 0o644  # check mode changes nothing
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['changed'] is True and res['saved'] is True and res['commands'] == []
+    assert mode_of(path) == 0o600 and path.stat().st_ino == inode  # chmod, not rewritten
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['changed'] is False and res['saved'] is False
+
+
+@pytest.mark.parametrize('exists', [True, False])
+def test_selinux_context_is_kept_like_atomic_move_keeps_it(run_module, kernel, tmp_path, monkeypatch, exists):
+    from ansible.module_utils import basic
+    path = tmp_path / 'rules'
+    if exists:
+        path.write_text('stale\n')
+    calls = []
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_enabled', lambda self: True)
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_context', lambda self, p: ['system_u', 'object_r', 'old_t', 's0'])
+    monkeypatch.setattr(basic.AnsibleModule, 'selinux_default_context', lambda self, p, mode=0: ['u', 'r', 'default_t', 's0'])
+    monkeypatch.setattr(basic.AnsibleModule, 'set_context_if_different',
+                        lambda self, p, context, changed, diff=None: calls.append((p, context)) or changed)
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True and path.read_text() == kernel.save()
+    assert calls == [(str(path), ['system_u', 'object_r', 'old_t', 's0'] if exists else ['u', 'r', 'default_t', 's0'])]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give the file another owner')
+def test_replacing_keeps_owner_and_group(run_module, kernel, tmp_path):
+    path = tmp_path / 'rules'
+    path.write_text('stale\n')
+    os.chown(str(path), 4321, 4322)
+    res = apply(run_module, [web()], save_path=str(path))
+    assert res['saved'] is True
+    st = path.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4321, 4322, 0o600)
+
+
+@pytest.mark.parametrize('mode', ['bogus', '0999', '017777', 'u=rwz', '', True, -1, 0o17777, 6.0])
+def test_bad_save_mode_fails_before_anything_runs(run_module, kernel, tmp_path, mode):
+    res = run_module(ipvs_module.main, {'services': [web()], 'save_path': str(tmp_path / 'rules'),
+                                        'save_mode': mode}, expect_fail=True)
+    assert res['msg'].startswith('save_mode: ') and res['field'] == 'save_mode'
+    assert kernel.calls == []
+
+
 class Clock(object):
     def __init__(self):
         self.now = 0.0
@@ -319,8 +441,37 @@ def test_bad_input_names_field_and_runs_nothing(run_module, kernel, services, fi
 
 def test_missing_ipvsadm(run_module, kernel):
     res = run_module(ipvs_module.main, {'services': [web()]}, expect_fail=True, ipvsadm_path=None)
-    assert 'ipvsadm was not found' in res['msg']
+    assert res['msg'] == 'ipvsadm was not found on the host; install the ipvsadm package'
     assert kernel.calls == []
+
+
+def test_check_mode_without_ipvsadm_reports_the_table_as_changes(run_module, kernel, tmp_path):
+    """A fresh host in check mode: the package task before would have installed ipvsadm."""
+    path = tmp_path / 'rules'
+    res = run_module(ipvs_module.main, {'services': [web(), web(port=443, state='absent')], 'purge': True,
+                                        'drain_timeout': 5, 'save_path': str(path)},
+                     check_mode=True, diff=True, ipvsadm_path=None)
+    assert res['changed'] is True
+    assert res['commands'] == ['-A -t 192.0.2.100:80 -s wrr',
+                               '-a -t 192.0.2.100:80 -r 198.51.100.11:80 -g -w 1',
+                               '-a -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2']
+    assert res['rules'] == '\n'.join(res['commands']) + '\n'
+    assert res['diff'] == {'before': '', 'after': res['rules']}
+    assert res['saved'] is True and not path.exists()
+    assert [w for w in res['warnings'] if 'ipvsadm is not installed yet' in w], res['warnings']
+    assert kernel.calls == []
+
+
+def test_check_mode_without_ipvsadm_and_nothing_to_add(run_module, kernel):
+    res = run_module(ipvs_module.main, {'services': []}, check_mode=True, ipvsadm_path=None)
+    assert res['changed'] is False and res['commands'] == [] and res['rules'] == ''
+    assert len(res['warnings']) == 1
+    assert kernel.calls == []
+
+
+def test_no_warning_when_ipvsadm_is_there(run_module, kernel):
+    res = run_module(ipvs_module.main, {'services': [web()]}, check_mode=True)
+    assert 'warnings' not in res
 
 
 def test_ipvs_not_available(run_module, kernel):
@@ -435,6 +586,35 @@ def test_noop_keeps_unlisted_services_and_parses_only_them(run_module, kernel, p
     assert '-A -t 203.0.113.9:25 -s rr\n' in res['rules']
 
 
+def test_fast_path_goes_by_the_ids_matched_not_by_shared_objects(run_module, kernel, monkeypatch, parsed_lines):
+    """live_table() shares the expected services for speed, but plan() and differences() skip the ids it
+    reports as `same`, not objects that happen to be identical: equal copies in their place change
+    nothing, and are not compared either."""
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs as ipvs_utils
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_host
+    services = copy.deepcopy(EVERY_FORM)
+    apply(run_module, copy.deepcopy(services))
+    real_live_table = ipvs_host.live_table
+
+    def live_table(text, expected=None):
+        table, same = real_live_table(text, expected)
+        return dict((sid, copy.deepcopy(svc)) for sid, svc in table.items()), same
+    monkeypatch.setattr(ipvs_host, 'live_table', live_table)
+    compared = []
+    real_attrs = ipvs_utils.service_attrs
+    monkeypatch.setattr(ipvs_utils, 'service_attrs', lambda svc: compared.append(svc['id']) or real_attrs(svc))
+    del parsed_lines[:]
+
+    res = apply(run_module, copy.deepcopy(services))
+    assert res['changed'] is False and res['commands'] == []
+    assert parsed_lines == [] and compared == []
+
+    services[3]['destinations'][0]['weight'] = 4  # fwmark 1: planned, applied and confirmed by -S
+    res = apply(run_module, copy.deepcopy(services))
+    assert res['commands'] == ['-e -f 1 -r 198.51.100.11:0 -g -w 4']
+    assert set(compared) == {'-f 1'}  # plan() before; the re-read after matched every service
+
+
 def test_one_weight_changed_behind_our_back_parses_that_service_only(run_module, kernel, parsed_lines):
     services = [web(port=port) for port in range(80, 90)]
     apply(run_module, services)
@@ -523,7 +703,7 @@ def test_silently_ignored_threshold_is_detected_after_apply(run_module, kernel):
 BIN = '/usr/sbin/ipvsadm'
 SAVE_ARGV = [BIN, '-S', '-n']
 LIST_ARGV = [BIN, '-L', '-n', '--thresholds']
-REAL_START = Ipvsadm._start  # before the conftest fixture replaces it
+REAL_RUN_IN_THREAD = Ipvsadm._run_in_thread  # before the conftest fixture replaces it
 
 
 def with_thresholds(kernel):
@@ -587,19 +767,50 @@ class Unread(object):
 
 
 def cannot_start(self, argv, environ_update):
-    raise OSError(12, 'Cannot allocate memory')
+    raise RuntimeError("can't start new thread")
 
 
-@pytest.mark.parametrize('start', [cannot_start, lambda self, argv, environ_update: Unread(), REAL_START],
-                         ids=['OSError', 'output not read', 'real Popen of a missing file'])
-def test_listing_that_cannot_run_in_the_background_runs_afterwards(run_module, kernel, monkeypatch, tmp_path, start):
+def raising_in_threads(monkeypatch, kernel):
+    """run_command() raises (as with handle_exceptions=False) when called from any thread but the main one."""
+    real = kernel.run
+
+    def run(args, **kw):
+        if threading.current_thread() is not threading.main_thread():
+            assert kw.get('handle_exceptions') is False, 'run_command must not fail the module from a thread'
+            raise OSError(12, 'Cannot allocate memory')
+        return real(args, **kw)
+    monkeypatch.setattr(kernel, 'run', run)
+
+
+@pytest.mark.parametrize('start', ['no thread', 'raised in the thread', 'real thread, run_command raised'])
+def test_listing_that_cannot_run_in_the_background_runs_afterwards(run_module, kernel, monkeypatch, start):
     services = with_thresholds(kernel)
-    monkeypatch.setattr(Ipvsadm, '_start', start)
-    bin_path = str(tmp_path / 'no-such-ipvsadm') if start is REAL_START else BIN
-    res = run_module(ipvs_module.main, {'services': services}, ipvsadm_path=bin_path)
+    if start == 'no thread':
+        monkeypatch.setattr(Ipvsadm, '_run_in_thread', cannot_start)
+    elif start == 'raised in the thread':
+        monkeypatch.setattr(Ipvsadm, '_run_in_thread', lambda self, argv, environ_update: Unread())
+    else:
+        monkeypatch.setattr(Ipvsadm, '_run_in_thread', REAL_RUN_IN_THREAD)
+        raising_in_threads(monkeypatch, kernel)
+    res = run_module(ipvs_module.main, {'services': services})
     assert res['changed'] is False and res['commands'] == []
     assert '-x 30 -y 20' in res['rules']
-    assert kernel.calls == [[bin_path, '-S', '-n'], [bin_path, '-L', '-n', '--thresholds']]
+    assert kernel.calls == [SAVE_ARGV, LIST_ARGV]
+
+
+def test_the_second_listing_goes_through_run_command_in_a_second_thread(run_module, kernel, monkeypatch):
+    """No process of its own: both listings are module.run_command(), -L from another thread."""
+    services = with_thresholds(kernel)
+    monkeypatch.setattr(Ipvsadm, '_run_in_thread', REAL_RUN_IN_THREAD)
+    real, seen = kernel.run, []
+
+    def run(args, **kw):
+        seen.append((list(args), threading.current_thread() is threading.main_thread(), kw.get('handle_exceptions')))
+        return real(args, **kw)
+    monkeypatch.setattr(kernel, 'run', run)
+    res = apply(run_module, services)
+    assert res['changed'] is False and '-x 30 -y 20' in res['rules']
+    assert sorted(seen) == sorted([(SAVE_ARGV, True, None), (LIST_ARGV, False, False)])
 
 
 def test_reread_with_thresholds_known_runs_save_only(run_module, kernel, background):

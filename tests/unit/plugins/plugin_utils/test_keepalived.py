@@ -95,23 +95,26 @@ def test_explicit_router_id_key_is_canonicalised():
     ({'192.0.2.200': 60}, 'keepalived_virtual_router_ids[192.0.2.200]: is not a VIP or NAT gateway of '
                           'lvs_virtual_services (those are: 192.0.2.100, 192.0.2.101, 192.0.2.102, 198.51.100.1)'),
     ({'eth0': 60}, 'keepalived_virtual_router_ids[eth0]: is not a VIP or NAT gateway'),
-    ({'192.0.2.100': 0}, 'keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got 0'),
-    ({'192.0.2.100': 256}, 'keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got 256'),
-    ({'192.0.2.100': '60'}, "keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got '60'"),
+    ({'192.0.2.100': 0}, 'keepalived_virtual_router_ids[192.0.2.100]: 0 is outside 1..255'),
+    ({'192.0.2.100': 256}, 'keepalived_virtual_router_ids[192.0.2.100]: 256 is outside 1..255'),
+    ({'192.0.2.100': '60'}, "keepalived_virtual_router_ids[192.0.2.100]: must be an integer 1..255, got str '60'"),
+    ({'192.0.2.100%x': 60}, 'keepalived_virtual_router_ids[192.0.2.100%x]: is not a VIP or NAT gateway'),
+    ({'192.0.2.100\n': 60}, "keepalived_virtual_router_ids['192.0.2.100\\n']: is not a VIP or NAT gateway"),
     ({'192.0.2.100': 60, '192.0.2.102': 60},
      'keepalived_virtual_router_ids: router id 60 is used twice on eth0 (192.0.2.100 and 192.0.2.102): ids must be '
      'unique per interface'),
     ([60], 'keepalived_virtual_router_ids: must be a mapping of address -> id'),
-], ids=['unknown-address', 'not-an-address', 'zero', '256', 'string', 'duplicate-same-interface', 'not-a-mapping'])
+], ids=['unknown-address', 'not-an-address', 'zero', '256', 'string', 'zone-id', 'trailing-newline',
+        'duplicate-same-interface', 'not-a-mapping'])
 def test_bad_router_ids(ids, expected):
     found = errors(MIXED, virtual_router_ids=ids)
     assert len(found) == 1 and found[0].startswith(expected), found
 
 
-@pytest.mark.parametrize('base', [0, 256, '51'])
-def test_bad_router_id_base(base):
-    assert errors(virtual_router_id_base=base) == ['keepalived_virtual_router_id_base: must be an integer 1..255, '
-                                                   'got %r' % (base,)]
+@pytest.mark.parametrize('base, message', [(0, '0 is outside 1..255'), (256, '256 is outside 1..255'),
+                                           ('51', "must be an integer 1..255, got str '51'")])
+def test_bad_router_id_base(base, message):
+    assert errors(virtual_router_id_base=base) == ['keepalived_virtual_router_id_base: ' + message]
 
 
 def test_same_router_id_on_different_interfaces_is_allowed():
@@ -132,9 +135,26 @@ def test_interface_from_placement_else_setting_else_unknown():
     assert [i['interface'] for i in config(MIXED, interface='')['instances']] == [None] * 4  # before facts
 
 
-@pytest.mark.parametrize('interface', ['eth 0', 'a' * 16, 5])
-def test_bad_interface(interface):
-    assert errors(interface=interface) == ['keepalived_interface: %r is not an interface name' % (interface,)]
+@pytest.mark.parametrize('interface, given', [
+    ('eth 0', "str 'eth 0'"), ('a' * 16, "str '%s'" % ('a' * 16)), (5, 'int 5'), ('eth0\n', "str 'eth0\\n'"),
+    (' eth0', "str ' eth0'"), ('eth0;', "str 'eth0;'"), ('eth\u00e9', "str 'eth\u00e9'"), ('..', "str '..'"),
+], ids=['space', '16-chars', 'int', 'trailing-newline', 'leading-space', 'semicolon', 'non-ascii', 'dotdot'])
+def test_bad_interface(interface, given):
+    expected = ('must be an interface name, got ' if interface == '..' else
+                'must be an interface name (1 to 15 of A-Z a-z 0-9 _ . @ : -) or empty, got ')
+    assert errors(interface=interface) == ['keepalived_interface: ' + expected + given]
+
+
+@pytest.mark.parametrize('placement', [{'192.0.2.100': 'eth0\n'}, {'192.0.2.100': 'eth0 dev lo'}, {'192.0.2.100': None}])
+def test_bad_interface_from_placement(placement):
+    (line,) = errors(interface='', placement=placement)
+    assert line.startswith('keepalived_interface (for 192.0.2.100): must be an interface name'), line
+
+
+@pytest.mark.parametrize('hostname', ['lb1\n', 'lb 1', 'lb1#x', 'lb{1}'])
+def test_bad_hostname_cannot_be_the_router_id(hostname):
+    found = errors(host=hostname, directors=[hostname])
+    assert found[0].startswith("inventory_hostname: must be usable as keepalived's router_id"), found
 
 
 # -- priorities and state ---------------------------------------------------------------------------
@@ -167,16 +187,17 @@ def test_preempt_settings_reach_every_instance():
 @pytest.mark.parametrize('host, hostvars, settings, expected', [
     ('lb2', {}, {'priority': 150}, 'keepalived_priority: 150 is also the priority of lb1: give each director its own'),
     ('lb2', {'lb1': {'keepalived_priority': 140}}, {}, 'keepalived_priority: 140 is also the priority of lb1'),
-    ('lb1', {}, {'priority': 255}, 'keepalived_priority: must be an integer 1..254, got 255'),
-    ('lb1', {}, {'priority': -1}, 'keepalived_priority: must be an integer 1..254, got -1'),
-    ('lb1', {}, {'priority': '100'}, "keepalived_priority: must be an integer 1..254, got '100'"),
-    ('lb1', {'lb2': {'keepalived_priority': 300}}, {}, 'keepalived_priority (host lb2): must be an integer 1..254, got 300'),
+    ('lb1', {}, {'priority': 255}, 'keepalived_priority: 255 is outside 1..254'),
+    ('lb1', {}, {'priority': -1}, 'keepalived_priority: -1 is outside 1..254'),
+    ('lb1', {}, {'priority': '100'}, "keepalived_priority: must be an integer 1..254, got str '100'"),
+    ('lb1', {'lb2': {'keepalived_priority': 300}}, {}, 'keepalived_priority (host lb2): 300 is outside 1..254'),
     ('lb9', {}, {}, 'lvs_directors: host lb9 is not in the group, so it has no VRRP priority'),
-    ('lb1', {}, {'preempt': 'yes'}, "keepalived_preempt: must be true or false, got 'yes'"),
-    ('lb1', {}, {'preempt_delay': 1001}, 'keepalived_preempt_delay: must be an integer 0..1000, got 1001'),
-    ('lb1', {}, {'advert_int': 0}, 'keepalived_advert_int: must be an integer 1..255, got 0'),
+    ('lb1', {}, {'preempt': 'yes'}, "keepalived_preempt: must be true or false, got str 'yes'"),
+    ('lb1', {}, {'preempt_delay': 1001}, 'keepalived_preempt_delay: 1001 is outside 0..1000'),
+    ('lb1', {}, {'advert_int': 0}, 'keepalived_advert_int: 0 is outside 1..255'),
+    ('lb1', {}, {'advert_int': 10 ** 5000}, 'keepalived_advert_int: a 16610-bit integer is outside 1..255'),
 ], ids=['same-as-auto', 'same-as-hostvar', '255', 'negative', 'string', 'other-out-of-range', 'not-a-director',
-        'preempt-string', 'preempt-delay', 'advert-int'])
+        'preempt-string', 'preempt-delay', 'advert-int', 'advert-int-huge'])
 def test_bad_priority_settings(host, hostvars, settings, expected):
     found = errors(host=host, hostvars=dict(HOSTVARS, **hostvars), **settings)
     assert len(found) == 1 and found[0].startswith(expected), found
@@ -203,9 +224,12 @@ def test_sync_daemon(settings, placement, expected):
 
 
 @pytest.mark.parametrize('settings, expected', [
-    ({'sync_daemon': 'no'}, "keepalived_sync_daemon: must be true or false, got 'no'"),
-    ({'sync_id': 256}, 'keepalived_sync_id: must be an integer 0..255, got 256'),
-    ({'sync_interface': 'eth 1'}, "keepalived_sync_interface: 'eth 1' is not an interface name"),
+    ({'sync_daemon': 'no'}, "keepalived_sync_daemon: must be true or false, got str 'no'"),
+    ({'sync_id': 256}, 'keepalived_sync_id: 256 is outside 0..255'),
+    ({'sync_interface': 'eth 1'}, 'keepalived_sync_interface: must be an interface name (1 to 15 of A-Z a-z 0-9 _ . @ '
+                                  ": -) or empty, got str 'eth 1'"),
+    ({'sync_interface': 'eth1\n'}, 'keepalived_sync_interface: must be an interface name (1 to 15 of A-Z a-z 0-9 _ . @ '
+                                   ": -) or empty, got str 'eth1\\n'"),
 ])
 def test_bad_sync_settings(settings, expected):
     assert errors(**settings) == [expected]
@@ -214,9 +238,9 @@ def test_bad_sync_settings(settings, expected):
 # -- authentication ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('secret', ['Lab-vrrp9', 'ab cd', 'ab"cd', 'ab#cdefg', '!abc', 'a{b}', 'ab\\', 'a$_PWD', 'pässwd',
-                                    12345678],
+                                    12345678, 'secret\n', None],
                          ids=['9-chars', 'space', 'double-quote', 'hash', 'bang', 'braces', 'backslash', 'dollar',
-                              'non-ascii', 'not-a-string'])
+                              'non-ascii', 'not-a-string', 'trailing-newline', 'null'])
 def test_bad_secret_is_rejected_without_being_echoed(secret):
     with pytest.raises(ModelError) as info:
         config(auth_pass=secret)
@@ -295,7 +319,7 @@ def test_filters():
     with pytest.raises(AnsibleFilterError) as info:
         filters['keepalived_config'](services(), 'lb1', DIRECTORS, HOSTVARS, {'priority': 255, 'auth_pass': 'a b'})
     assert str(info.value).split('\n') == [
-        'invalid keepalived settings:', 'keepalived_priority: must be an integer 1..254, got 255',
+        'invalid keepalived settings:', 'keepalived_priority: 255 is outside 1..254',
         'keepalived_auth_pass: must be 1..8 printable characters without spaces, double quotes, # ! $ \\ { or } '
         '(value hidden)']
     with pytest.raises(AnsibleFilterError, match='vrrp_addresses expects the output of lvs.cluster.virtual_services'):

@@ -42,8 +42,14 @@ BAD = [
     ('timeout-string', hc(connect_timeout='3'), HC + ".connect_timeout: must be an integer 1..3600, got str '3'"),
     ('timeout-bool', hc(timeout=True), HC + '.timeout: must be an integer 1..3600, got bool True'),
     ('misc-without-script', hc(type='misc_check'), HC + '.script: is required with type misc_check'),
-    ('misc-relative-script', hc(type='misc_check', script='bin/check'), HC + '.script: is required with type misc_check'),
-    ('misc-script-quote', hc(type='misc_check', script='/bin/check "x"'), HC + '.script: is required with type misc_check'),
+    ('misc-relative-script', hc(type='misc_check', script='bin/check'),
+     HC + ".script: must be an absolute command path plus arguments, printable ASCII without double quotes, "
+          "backslashes, braces or $, got str 'bin/check'"),
+    ('misc-script-quote', hc(type='misc_check', script='/bin/check "x"'), HC + '.script: must be an absolute command'),
+    ('misc-script-newline', hc(type='misc_check', script='/bin/check\n'), HC + '.script: must be an absolute command'),
+    ('misc-script-dollar', hc(type='misc_check', script='/bin/check $HOME'), HC + '.script: must be an absolute command'),
+    ('path-trailing-newline', hc(type='http_get', path='/healthz\n'), HC + ".path: must be a URL path starting with /"),
+    ('path-non-ascii', hc(type='http_get', path='/caf\u00e9'), HC + ".path: must be a URL path starting with /"),
     ('script-for-tcp-check', hc(script='/bin/check'),
      HC + '.script: is only used with type misc_check (this check is tcp_check)'),
     ('path-relative', hc(type='http_get', path='healthz'), HC + ".path: must be a URL path starting with /"),
@@ -57,7 +63,9 @@ BAD = [
      HC + ".type: tcp_check needs a port: give this fwmark service's real servers a port, or use misc_check or none"),
     ('fwmark-http-get-without-port', web(health_check={'type': 'http_get'}, **FWMARK), HC + '.type: http_get needs a port'),
     ('sorry-bad-address', web(sorry_server={'address': '192.0.2.300'}),
-     P0 + ".sorry_server.address: must be a unicast IPv4 or IPv6 address, got str '192.0.2.300'"),
+     P0 + ".sorry_server.address: must be a unicast IPv4 or IPv6 address (or loopback), got str '192.0.2.300'"),
+    ('sorry-multicast', web(sorry_server={'address': '224.0.0.1'}),
+     P0 + '.sorry_server.address: must be a unicast IPv4 or IPv6 address (or loopback), got 224.0.0.1 (multicast)'),
     ('sorry-no-address', web(sorry_server={'port': 80}), P0 + '.sorry_server.address: must be a unicast'),
     ('sorry-ipv6-for-ipv4', web(sorry_server={'address': '2001:db8::50'}),
      P0 + '.sorry_server.address: 2001:db8::50 is IPv6 but the service is IPv4'),
@@ -122,7 +130,11 @@ def test_fwmark_default_check_depends_on_real_server_ports(service, expected_typ
     (web(sorry_server={'address': '192.0.2.50'}, **FWMARK), {'address': '192.0.2.50', 'port': None}),
     (web(vip='2001:DB8::100', real_servers=[{'address': '2001:db8::11'}], sorry_server={'address': '2001:DB8::50'}),
      {'address': '2001:db8::50', 'port': 80}),
-], ids=['port-from-service', 'same-port', 'nat-remap', 'fwmark', 'ipv6-canonical'])
+    # keepalived's sorry server may be the director itself: loopback is allowed here (and only here).
+    (web(sorry_server={'address': '127.0.0.1', 'port': 80}), {'address': '127.0.0.1', 'port': 80}),
+    (web(vip='2001:db8::100', real_servers=[{'address': '2001:db8::11'}], sorry_server={'address': '::1'}),
+     {'address': '::1', 'port': 80}),
+], ids=['port-from-service', 'same-port', 'nat-remap', 'fwmark', 'ipv6-canonical', 'loopback-v4', 'loopback-v6'])
 def test_sorry_server(service, expected):
     (svc,) = normalise(service)
     assert svc['sorry_server'] == expected

@@ -1,0 +1,681 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""roles/common/files/lvs-netstate run for real, each test in network and mount namespaces of its own.
+
+A test's namespaces are held by a `sleep` started with `unshare --net --mount`; every command of the test
+runs in them through `nsenter`, and a namespace is used only once it is seen to differ from this
+process's own, so nothing on this machine's network changes. /sys/module is a tmpfs there, with a
+fake modprobe on PATH that logs its argument and creates /sys/module/NAME.
+
+Needs root, util-linux (unshare, nsenter), iproute2 and arptables-legacy (scripts/install-system-deps.sh
+installs it). Without them the tests fail, saying what is missing: a skipped test would prove nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPT = ROOT / 'roles' / 'common' / 'files' / 'lvs-netstate'
+UNIT = ROOT / 'roles' / 'common' / 'files' / 'lvs-netstate@.service'
+ARPTABLES = '/usr/sbin/arptables-legacy'
+
+# The namespace every test starts from: vx0 (up, addresses, default routes) - vx1 (up), and vx2 - vx3
+# both down (vx3 is the link the tests bring up). net.ipv4.conf.all.arp_announce starts at 1, not at
+# the kernel's 0, so that restoring it is told apart from resetting it. No IPv6 link-local addresses
+# or DAD, and the carrier is waited for: nothing changes on its own after the setup.
+SETUP = '''
+mount -t tmpfs tmpfs /sys/module
+mkdir /sys/module/ip_vs
+echo 1 > /proc/sys/net/ipv6/conf/default/addr_gen_mode
+echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad
+ip link set lo up
+ip link add vx0 type veth peer name vx1
+ip link add vx2 type veth peer name vx3
+ip link set vx0 up
+ip link set vx1 up
+ip addr add 198.51.100.2/24 dev vx0
+ip addr add 2001:db8:1::2/64 dev vx0 nodad
+ip route add default via 198.51.100.9 dev vx0 proto static metric 100
+ip -6 route add default via 2001:db8:1::9 dev vx0 proto static
+echo 1 > /proc/sys/net/ipv4/conf/all/arp_announce
+i=0
+until [ "$(ip -o link show up | grep -c 'vx[01]@vx[01]: .* state UP ')" = 2 ] && ! ip addr | grep -q tentative; do
+    i=$((i + 1))
+    [ $i -lt 500 ] || { echo "vx0/vx1: no carrier after 5 s" >&2; exit 1; }
+    sleep 0.01
+done
+'''
+FAKE_MODPROBE = '''#!/bin/sh
+echo "$*" >> "${0%/*}/modprobe.log"
+mkdir "/sys/module/$1"
+'''
+SYSCTLS = ('net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce', 'net.ipv4.conf.lo.arp_ignore',
+           'net.ipv4.conf.lo.arp_announce', 'net.ipv4.ip_forward')
+
+FULL = '''
+# lvs.cluster: a real server of two DR services
+module ip_vs
+sysctl net.ipv4.conf.all.arp_ignore 1
+sysctl net.ipv4.conf.all.arp_announce 2
+sysctl net.ipv4.conf.lo.arp_ignore 1
+
+link vx3
+arp-hide 192.0.2.40 198.51.100.2
+arp-hide 192.0.2.41 198.51.100.2
+address lo 192.0.2.40/32
+address lo 192.0.2.41/32
+address lo 2001:db8::40/128
+route 198.51.100.1
+route 2001:db8:1::1
+'''
+FULL_APPLIED = [
+    '~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1',
+    '~ sysctl net.ipv4.conf.all.arp_announce 1 -> 2',
+    '~ sysctl net.ipv4.conf.lo.arp_ignore 0 -> 1',
+    '+ link vx3 up',
+    '+ arp-hide chains LVS_rs_IN LVS_rs_OUT',
+    '+ arp-hide 192.0.2.40 198.51.100.2',
+    '+ arp-hide 192.0.2.41 198.51.100.2',
+    '+ address lo 192.0.2.40/32',
+    '+ address lo 192.0.2.41/32',
+    '+ address lo 2001:db8::40/128',
+    '+ route -4 default via 198.51.100.1',
+    '+ route -6 default via 2001:db8:1::1',
+]
+FULL_STOPPED = [
+    '- address lo 192.0.2.40/32',
+    '- address lo 192.0.2.41/32',
+    '- address lo 2001:db8::40/128',
+    '- route -4 default via 198.51.100.1, restored: default via 198.51.100.9 dev vx0 proto 4 metric 100',
+    '- route -6 default via 2001:db8:1::1, restored: default via 2001:db8:1::9 dev vx0 proto 4 metric 1024 pref medium',
+    '- arp-hide 192.0.2.40 198.51.100.2',
+    '- arp-hide 192.0.2.41 198.51.100.2',
+    '- arp-hide chains LVS_rs_IN LVS_rs_OUT',
+    '- link vx3 down',
+    '- sysctl net.ipv4.conf.all.arp_ignore restored to 0',
+    '- sysctl net.ipv4.conf.all.arp_announce restored to 1',
+    '- sysctl net.ipv4.conf.lo.arp_ignore restored to 0',
+]
+
+ROUTES4_BEFORE = [{'dst': 'default', 'gateway': '198.51.100.9', 'dev': 'vx0', 'protocol': 'static', 'metric': 100,
+                   'flags': []}]
+ROUTES4_FULL = [{'dst': 'default', 'gateway': '198.51.100.1', 'dev': 'vx0', 'flags': []}] + ROUTES4_BEFORE
+ROUTES6_BEFORE = [{'dst': 'default', 'gateway': '2001:db8:1::9', 'dev': 'vx0', 'protocol': 'static', 'metric': 1024,
+                   'flags': [], 'pref': 'medium'}]
+ROUTES6_FULL = [{'dst': 'default', 'gateway': '2001:db8:1::1', 'dev': 'vx0', 'metric': 1024, 'flags': [],
+                 'pref': 'medium'}]
+LO_BEFORE = ['127.0.0.1/8', '::1/128']
+LO_FULL = ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.41/32', '2001:db8::40/128', '::1/128']
+
+ARP_EMPTY = '''\
+Chain INPUT (policy ACCEPT)
+
+Chain OUTPUT (policy ACCEPT)
+
+Chain FORWARD (policy ACCEPT)'''
+ARP_FULL = '''\
+Chain INPUT (policy ACCEPT)
+-j LVS_rs_IN
+
+Chain OUTPUT (policy ACCEPT)
+-j LVS_rs_OUT
+
+Chain FORWARD (policy ACCEPT)
+
+Chain LVS_rs_IN (1 references)
+-j DROP -d 192.0.2.40
+-j DROP -d 192.0.2.41
+
+Chain LVS_rs_OUT (1 references)
+-j mangle -s 192.0.2.40 --mangle-ip-s 198.51.100.2
+-j mangle -s 192.0.2.41 --mangle-ip-s 198.51.100.2'''
+
+
+def _missing_requirements():
+    problems = []
+    if os.geteuid() != 0:
+        problems.append('root (it makes network namespaces and changes addresses, routes and arptables in them)')
+    for tool in ('unshare', 'nsenter', 'ip', 'sh'):
+        if shutil.which(tool) is None:
+            problems.append('%s on PATH' % tool)
+    if not os.access(ARPTABLES, os.X_OK):
+        problems.append('%s (Debian package arptables: run scripts/install-system-deps.sh)' % ARPTABLES)
+    if not problems:
+        probe = subprocess.run(['unshare', '--net', '--mount', 'true'], capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            problems.append('unshare --net --mount to work: %s' % probe.stderr.strip())
+    return problems
+
+
+class Namespace:
+    """Network and mount namespaces held by a sleep of ours, and lvs-netstate run in them."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.run_dir = tmp_path / 'run'
+        self.bin = tmp_path / 'bin'
+        self.bin.mkdir()
+        modprobe = self.bin / 'modprobe'
+        modprobe.write_text(FAKE_MODPROBE)
+        modprobe.chmod(0o755)
+        self.conf = tmp_path / 'etc' / 'rs.conf'
+        self.conf.parent.mkdir()
+        self.holder = subprocess.Popen(['unshare', '--net', '--mount', '--propagation', 'private', 'sleep', '600'],
+                                       stdin=subprocess.DEVNULL)
+        try:
+            self._wait_until_unshared()
+            self.sh(SETUP)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_until_unshared(self):
+        deadline = time.monotonic() + 10
+        own = [os.readlink('/proc/self/ns/%s' % kind) for kind in ('net', 'mnt')]
+        while True:
+            if self.holder.poll() is not None:
+                pytest.fail('unshare --net --mount exited with status %s' % self.holder.returncode)
+            try:
+                theirs = [os.readlink('/proc/%d/ns/%s' % (self.holder.pid, kind)) for kind in ('net', 'mnt')]
+            except OSError:
+                theirs = own
+            if theirs[0] != own[0] and theirs[1] != own[1]:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail('unshare did not make new namespaces within 10 s')
+            time.sleep(0.01)
+
+    def close(self):
+        if self.holder.poll() is None:
+            self.holder.kill()
+        self.holder.wait()
+
+    def _enter(self, argv, env=None, check=True):
+        result = subprocess.run(['nsenter', '--target', str(self.holder.pid), '--net', '--mount', '--'] + argv,
+                                capture_output=True, text=True, env=env, timeout=60, check=False,
+                                stdin=subprocess.DEVNULL)
+        if check and result.returncode != 0:
+            pytest.fail('%s: exit %d\nstdout: %s\nstderr: %s'
+                        % (' '.join(argv), result.returncode, result.stdout, result.stderr))
+        return result
+
+    def sh(self, script):
+        """Run a shell script in the namespaces; it must succeed. Returns its stdout."""
+        return self._enter(['sh', '-euc', script]).stdout
+
+    def netstate(self, *args, conf=None):
+        """lvs-netstate ARGS CONF: the CompletedProcess (any exit status)."""
+        env = dict(os.environ, LVS_NETSTATE_RUN=str(self.run_dir), PATH='%s:%s' % (self.bin, os.environ['PATH']))
+        return self._enter([str(SCRIPT)] + list(args) + [str(conf or self.conf)], env=env, check=False)
+
+    def write(self, text, conf=None):
+        (conf or self.conf).write_text(textwrap.dedent(text))
+
+    def apply(self, *opts, conf=None):
+        """lvs-netstate apply OPTS CONF, which must succeed with nothing on stderr: its stdout lines."""
+        result = self.netstate('apply', *opts, conf=conf)
+        assert (result.returncode, result.stderr) == (0, ''), result
+        return result.stdout.splitlines()
+
+    def stop(self, conf=None):
+        result = self.netstate('stop', conf=conf)
+        assert (result.returncode, result.stderr) == (0, ''), result
+        return result.stdout.splitlines()
+
+    def status(self, conf=None):
+        """(exit status, stdout lines) of lvs-netstate status CONF."""
+        result = self.netstate('status', conf=conf)
+        assert result.stderr == '', result
+        return result.returncode, result.stdout.splitlines()
+
+    # What the namespace really has.
+    def addresses(self, dev='lo'):
+        info = json.loads(self.sh('ip -j addr show dev %s' % dev))
+        return ['%s/%d' % (a['local'], a['prefixlen']) for a in info[0]['addr_info']]
+
+    def default_routes(self, family):
+        return json.loads(self.sh('ip -j -%d route show default' % family))
+
+    def sysctl(self, key):
+        return self.sh('cat /proc/sys/%s' % key.replace('.', '/')).strip()
+
+    def link_up(self, dev):
+        return 'UP' in json.loads(self.sh('ip -j link show dev %s' % dev))[0]['flags']
+
+    def arptables(self):
+        lines = [line.rstrip() for line in self.sh('%s -L -n' % ARPTABLES).splitlines()]
+        return '\n'.join(lines).strip('\n')
+
+    def modprobe_log(self):
+        log = self.bin / 'modprobe.log'
+        return log.read_text().splitlines() if log.exists() else []
+
+    def snapshot(self):
+        """All the namespace's links and addresses, routes, the tests' sysctls, arptables rules and modules."""
+        links = json.loads(self.sh('ip -j addr'))
+        for link in links:
+            del link['qdisc']  # the kernel attaches one at a link's first up, for good
+        return {
+            'addr': links,
+            'route4': json.loads(self.sh('ip -j -4 route show table all')),
+            'route6': json.loads(self.sh('ip -j -6 route show table all')),
+            'sysctl': {key: self.sysctl(key) for key in SYSCTLS},
+            'arptables': self.arptables(),
+            'modules': sorted(self.sh('ls /sys/module').split()),
+        }
+
+
+@pytest.fixture
+def ns(tmp_path):
+    problems = _missing_requirements()
+    if problems:
+        pytest.fail('the lvs-netstate tests need ' + '; '.join(problems), pytrace=False)
+    namespace = Namespace(tmp_path)
+    yield namespace
+    namespace.close()
+
+
+def test_the_namespace_is_not_this_machines(ns):
+    # Guards every other test: what they change is somewhere else.
+    assert ns.addresses('vx0')[:2] == ['198.51.100.2/24', '2001:db8:1::2/64']
+    assert subprocess.run(['ip', 'link', 'show', 'dev', 'vx0'], capture_output=True, check=False).returncode != 0
+
+
+def test_apply_from_nothing(ns):
+    ns.write(FULL)
+    assert ns.apply() == FULL_APPLIED
+    assert ns.addresses() == LO_FULL
+    assert [ns.sysctl(key) for key in SYSCTLS] == ['1', '2', '1', '0', '0']
+    assert ns.link_up('vx3')
+    assert ns.arptables() == ARP_FULL
+    assert ns.default_routes(4) == ROUTES4_FULL
+    assert ns.default_routes(6) == ROUTES6_FULL
+    assert ns.modprobe_log() == []  # ip_vs is in /sys/module already
+
+
+def test_second_apply_prints_nothing(ns):
+    ns.write(FULL)
+    ns.apply()
+    after_first = ns.snapshot()
+    assert ns.apply() == []
+    assert ns.snapshot() == after_first
+    assert ns.status() == (0, [])
+
+
+def test_dropping_an_address_removes_just_that(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('address lo 192.0.2.41/32\n', ''))
+    assert ns.apply() == ['- address lo 192.0.2.41/32']
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '2001:db8::40/128', '::1/128']
+    assert ns.arptables() == ARP_FULL
+    assert ns.apply() == []
+
+
+def test_dropping_a_sysctl_restores_the_recorded_value(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('sysctl net.ipv4.conf.all.arp_announce 2\n', ''))
+    assert ns.apply() == ['- sysctl net.ipv4.conf.all.arp_announce restored to 1']
+    assert [ns.sysctl(key) for key in SYSCTLS] == ['1', '1', '1', '0', '0']
+    assert ns.addresses() == LO_FULL
+
+
+def test_a_sysctl_already_set_is_recorded_silently(ns):
+    ns.sh('echo 1 > /proc/sys/net/ipv4/conf/lo/arp_announce')
+    ns.write('sysctl net.ipv4.conf.lo.arp_announce 1\n')
+    assert ns.apply() == []
+    ns.write('sysctl net.ipv4.conf.lo.arp_announce 2\n')
+    assert ns.apply() == ['~ sysctl net.ipv4.conf.lo.arp_announce 1 -> 2']
+    ns.write('# nothing\n')
+    assert ns.apply() == ['- sysctl net.ipv4.conf.lo.arp_announce restored to 1']
+    assert ns.sysctl('net.ipv4.conf.lo.arp_announce') == '1'
+
+
+def test_dropping_the_routes_restores_the_previous_defaults(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('route 198.51.100.1\n', '').replace('route 2001:db8:1::1\n', ''))
+    assert ns.apply() == FULL_STOPPED[3:5]
+    assert ns.default_routes(4) == ROUTES4_BEFORE
+    assert ns.default_routes(6) == ROUTES6_BEFORE
+    assert ns.addresses() == LO_FULL
+
+
+def test_a_new_gateway_keeps_the_route_saved_first(ns):
+    ns.write('route 198.51.100.1\n')
+    assert ns.apply() == ['+ route -4 default via 198.51.100.1']
+    ns.write('route 198.51.100.3\n')
+    assert ns.apply() == ['+ route -4 default via 198.51.100.3']
+    assert ns.default_routes(4) == [{'dst': 'default', 'gateway': '198.51.100.3', 'dev': 'vx0', 'flags': []}] \
+        + ROUTES4_BEFORE
+    assert ns.stop() == ['- route -4 default via 198.51.100.3, restored: default via 198.51.100.9 dev vx0 proto 4 '
+                         'metric 100']
+    assert ns.default_routes(4) == ROUTES4_BEFORE
+
+
+def test_a_route_where_there_was_none_is_removed_again(ns):
+    ns.sh('ip -6 route del default')
+    ns.write('route 2001:db8:1::1\n')
+    assert ns.apply() == ['+ route -6 default via 2001:db8:1::1']
+    assert ns.default_routes(6) == ROUTES6_FULL
+    assert ns.stop() == ['- route -6 default via 2001:db8:1::1, restored: none']
+    assert ns.default_routes(6) == []
+
+
+def test_dropping_an_arp_hide_line(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('arp-hide 192.0.2.41 198.51.100.2\n', ''))
+    assert ns.apply() == ['- arp-hide 192.0.2.41 198.51.100.2']
+    assert ns.arptables() == ARP_FULL.replace('-j DROP -d 192.0.2.41\n', '').replace(
+        '\n-j mangle -s 192.0.2.41 --mangle-ip-s 198.51.100.2', '')
+    assert ns.addresses() == LO_FULL
+
+
+def test_no_arp_hide_line_left_removes_the_chains(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(re.sub(r'arp-hide .*\n', '', FULL))
+    assert ns.apply() == FULL_STOPPED[5:8]
+    assert ns.arptables() == ARP_EMPTY
+
+
+def test_a_new_arp_source_replaces_the_old_one(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('arp-hide 192.0.2.40 198.51.100.2', 'arp-hide 192.0.2.40 198.51.100.3'))
+    assert ns.apply() == ['~ arp-hide 192.0.2.40 198.51.100.2 -> 198.51.100.3']
+    assert ns.arptables() == ARP_FULL.replace('-j mangle -s 192.0.2.40 --mangle-ip-s 198.51.100.2\n', '') \
+        + '\n-j mangle -s 192.0.2.40 --mangle-ip-s 198.51.100.3'
+
+
+def test_keep_stale_adds_and_changes_only(ns):
+    ns.write(FULL)
+    ns.apply()
+    reduced = (FULL.replace('address lo 192.0.2.41/32', 'address lo 192.0.2.42/32')
+               .replace('arp-hide 192.0.2.41 198.51.100.2', 'arp-hide 192.0.2.42 198.51.100.2')
+               .replace('sysctl net.ipv4.conf.all.arp_announce 2\n', '')
+               .replace('sysctl net.ipv4.conf.lo.arp_ignore 1', 'sysctl net.ipv4.conf.lo.arp_ignore 2')
+               .replace('link vx3\n', '').replace('route 2001:db8:1::1\n', ''))
+    ns.write(reduced)
+    assert ns.apply('--keep-stale') == [
+        '~ sysctl net.ipv4.conf.lo.arp_ignore 1 -> 2',
+        '+ arp-hide 192.0.2.42 198.51.100.2',
+        '+ address lo 192.0.2.42/32',
+    ]
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.41/32', '192.0.2.42/32', '2001:db8::40/128',
+                              '::1/128']
+    assert ns.sysctl('net.ipv4.conf.all.arp_announce') == '2'
+    assert ns.link_up('vx3')
+    assert ns.default_routes(6) == ROUTES6_FULL
+    assert '-j DROP -d 192.0.2.41' in ns.arptables()
+    assert ns.apply('--keep-stale') == []
+    stale = [
+        '- address lo 192.0.2.41/32',
+        '- route -6 default via 2001:db8:1::1, restored: default via 2001:db8:1::9 dev vx0 proto 4 metric 1024 '
+        'pref medium',
+        '- arp-hide 192.0.2.41 198.51.100.2',
+        '- link vx3 down',
+        '- sysctl net.ipv4.conf.all.arp_announce restored to 1',
+    ]
+    assert ns.status() == (1, stale)
+    assert ns.apply() == stale
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.42/32', '2001:db8::40/128', '::1/128']
+    assert ns.default_routes(6) == ROUTES6_BEFORE
+    assert not ns.link_up('vx3')
+    assert ns.status() == (0, [])
+
+
+def test_stop_restores_everything(ns):
+    before = ns.snapshot()
+    ns.write(FULL)
+    ns.apply()
+    assert ns.stop() == FULL_STOPPED
+    assert ns.snapshot() == before
+    assert ns.addresses() == LO_BEFORE
+    assert ns.default_routes(4) == ROUTES4_BEFORE
+    assert ns.default_routes(6) == ROUTES6_BEFORE
+    assert ns.arptables() == ARP_EMPTY
+    assert ns.sysctl('net.ipv4.conf.all.arp_announce') == '1'
+    assert not (ns.run_dir / 'rs').exists()
+    assert ns.stop() == []
+    # State is forgotten: the next apply records the values of now, and stop needs no FILE.
+    ns.apply()
+    ns.conf.unlink()
+    assert ns.stop() == FULL_STOPPED
+    assert ns.snapshot() == before
+
+
+def test_an_address_not_added_by_the_script_is_never_removed(ns):
+    ns.sh('ip addr add 192.0.2.40/32 dev lo')
+    ns.write('address lo 192.0.2.40/32\naddress lo 192.0.2.41/32\n')
+    assert ns.apply() == ['+ address lo 192.0.2.41/32']
+    ns.write('address lo 192.0.2.41/32\n')
+    assert ns.apply() == []
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.41/32', '::1/128']
+    ns.write('address lo 192.0.2.40/32\n')
+    assert ns.apply() == ['- address lo 192.0.2.41/32']
+    assert ns.stop() == []
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '::1/128']
+
+
+def test_a_link_that_was_up_is_left_up(ns):
+    ns.write('link vx0\n')
+    assert ns.apply() == []
+    assert ns.stop() == []
+    assert ns.link_up('vx0')
+
+
+def test_a_missing_module_is_loaded_once(ns):
+    ns.write('module ip_vs\nmodule ipip\n')
+    assert ns.apply() == ['+ module ipip']
+    assert ns.modprobe_log() == ['ipip']
+    assert ns.apply() == []
+    assert ns.stop() == []
+    assert ns.modprobe_log() == ['ipip']
+    assert 'ipip' in ns.snapshot()['modules']
+
+
+def test_ipv6_spellings_are_one_address(ns):
+    ns.write('address lo 2001:DB8:0:0::0040/128\n')
+    assert ns.apply() == ['+ address lo 2001:db8::40/128']
+    ns.write('address lo 2001:db8::40/128\n')
+    assert ns.apply() == []
+    assert ns.addresses() == ['127.0.0.1/8', '2001:db8::40/128', '::1/128']
+    ns.write('address lo ::ffff:192.0.2.7/128\naddress lo 2001:db8:0:1:0:0:0:1/128\n')
+    assert ns.apply() == ['+ address lo ::ffff:192.0.2.7/128', '+ address lo 2001:db8:0:1::1/128',
+                          '- address lo 2001:db8::40/128']
+    ns.write('route 2001:DB8:1:0:0:0:0:0001\n')
+    assert ns.apply() == ['+ route -6 default via 2001:db8:1::1', '- address lo ::ffff:192.0.2.7/128',
+                          '- address lo 2001:db8:0:1::1/128']
+    assert ns.apply() == []
+    assert ns.default_routes(6) == ROUTES6_FULL
+
+
+def test_status_reports_a_manual_delete(ns):
+    ns.write(FULL)
+    assert ns.status() == (1, FULL_APPLIED)
+    ns.apply()
+    ns.sh('ip addr del 192.0.2.40/32 dev lo')
+    assert ns.status() == (1, ['+ address lo 192.0.2.40/32'])
+    ns.sh('echo 0 > /proc/sys/net/ipv4/conf/lo/arp_ignore')
+    assert ns.status() == (1, ['~ sysctl net.ipv4.conf.lo.arp_ignore 0 -> 1', '+ address lo 192.0.2.40/32'])
+    assert ns.apply() == ['~ sysctl net.ipv4.conf.lo.arp_ignore 0 -> 1', '+ address lo 192.0.2.40/32']
+    assert ns.status() == (0, [])
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.41/32', '192.0.2.40/32', '2001:db8::40/128', '::1/128']
+
+
+def test_status_changes_nothing(ns):
+    before = ns.snapshot()
+    ns.write(FULL)
+    assert ns.status()[0] == 1
+    assert ns.snapshot() == before
+    assert not ns.run_dir.exists()
+
+
+BASE = '''\
+# a valid start: nothing of it may be applied
+sysctl net.ipv4.conf.all.arp_ignore 1
+address lo 192.0.2.40/32
+arp-hide 192.0.2.40 198.51.100.2
+route 198.51.100.1
+'''
+MALFORMED = [
+    ('adress lo 192.0.2.41/32', 6,
+     "unknown keyword 'adress' (module, sysctl, link, address, arp-hide, arptables, route)"),
+    ('address lo 2001:db8::1%x/128', 6, "address: '2001:db8::1%x/128' is not an IPv4 or IPv6 address/prefix"),
+    ('route 2001:db8:1::1%vx0', 6, "route: '2001:db8:1::1%vx0' is not an IPv4 or IPv6 address"),
+    ('route 192.0.2.1;reboot', 6, "route: '192.0.2.1;reboot' is not an IPv4 or IPv6 address"),
+    ('arp-hide 192.0.2.1;reboot 198.51.100.2', 6, "arp-hide: '192.0.2.1;reboot' is not an IPv4 address"),
+    ('address lo 192.0.2.1;reboot/32', 6, "address: '192.0.2.1;reboot/32' is not an IPv4 or IPv6 address/prefix"),
+    ('sysctl net.ipv4.ip_forward 1 0', 6, 'sysctl takes 2 fields (KEY VALUE), found 3'),
+    ('address lo 192.0.2.41/32 lo', 6, 'address takes 2 fields (DEV CIDR), found 3'),
+    ('link vx3 up', 6, 'link takes 1 field (DEV), found 2'),
+    ('route 198.51.100.3', 6, 'route: a second IPv4 default route (line 5: route 198.51.100.1)'),
+    ('route 2001:db8:1::1\nroute 2001:db8:1::3', 7,
+     'route: a second IPv6 default route (line 6: route 2001:db8:1::1)'),
+    ('sysctl net/ipv4/ip_forward 1', 6, "sysctl: 'net/ipv4/ip_forward' is not a sysctl key (dotted, [a-z0-9_-])"),
+    ('sysctl net.ipv4..ip_forward 1', 6, "sysctl: 'net.ipv4..ip_forward' is not a sysctl key (dotted, [a-z0-9_-])"),
+    ('sysctl net.ipv4.conf.all.arp_ignore 2', 6,
+     'sysctl: a second value for net.ipv4.conf.all.arp_ignore (line 2: sysctl net.ipv4.conf.all.arp_ignore 1)'),
+    ('sysctl net.ipv4.ip_forward -1', 6, "sysctl: '-1' is not a value (digits)"),
+    ('address lo 192.0.2.256/32', 6, "address: '192.0.2.256/32' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 192.0.2.041/32', 6, "address: '192.0.2.041/32' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 192.0.2.41/33', 6, "address: '192.0.2.41/33' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 192.0.2.41', 6, "address: '192.0.2.41' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 2001:db8:::1/128', 6, "address: '2001:db8:::1/128' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 1:2:3:4:5:6:7:8:9/128', 6,
+     "address: '1:2:3:4:5:6:7:8:9/128' is not an IPv4 or IPv6 address/prefix"),
+    ('address lo 2001:db8::/129', 6, "address: '2001:db8::/129' is not an IPv4 or IPv6 address/prefix"),
+    ('arp-hide 2001:db8::40 198.51.100.2', 6, "arp-hide: '2001:db8::40' is not an IPv4 address"),
+    ('arp-hide 192.0.2.40 198.51.100.3', 6,
+     'arp-hide: a second source for 192.0.2.40 (line 4: arp-hide 192.0.2.40 198.51.100.2)'),
+    ('link vx3;reboot', 6, "link: 'vx3;reboot' is not a device name ([A-Za-z0-9_.@:-], 1 to 15 characters)"),
+    ('link abcdefghijklmnop', 6,
+     "link: 'abcdefghijklmnop' is not a device name ([A-Za-z0-9_.@:-], 1 to 15 characters)"),
+    ('module ip-vs', 6, "module: 'ip-vs' is not a module name ([a-z0-9_])"),
+    ('arptables sbin/arptables', 6, "arptables: 'sbin/arptables' is not an absolute path"),
+]
+
+
+@pytest.mark.parametrize('bad, lineno, message', MALFORMED, ids=[case[0] for case in MALFORMED])
+def test_a_malformed_file_changes_nothing(ns, bad, lineno, message):
+    before = ns.snapshot()
+    ns.write(BASE + bad + '\nlink vx3\n')
+    for command in ('apply', 'status'):
+        result = ns.netstate(command)
+        assert (result.returncode, result.stdout, result.stderr) == (2, '', '%s:%d: %s\n' % (ns.conf, lineno, message))
+    assert ns.snapshot() == before
+    assert not ns.run_dir.exists()
+
+
+def test_every_malformed_line_is_reported(ns):
+    ns.write('route 192.0.2.1\nfoo\nsysctl a.b c\n')
+    result = ns.netstate('apply')
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, arp-hide, arptables, route)\n"
+                             "{0}:3: sysctl: 'c' is not a value (digits)\n".format(ns.conf))
+
+
+def test_a_malformed_file_after_an_apply_keeps_what_is_there(ns):
+    ns.write(FULL)
+    ns.apply()
+    applied = ns.snapshot()
+    ns.write(FULL + 'route 198.51.100.3\n')
+    assert ns.netstate('apply').returncode == 2
+    assert ns.snapshot() == applied
+    assert ns.stop() == FULL_STOPPED
+
+
+def test_a_failed_command_is_undone_by_stop(ns):
+    before = ns.snapshot()
+    ns.write('sysctl net.ipv4.conf.all.arp_ignore 1\naddress nosuchdev 192.0.2.40/32\n')
+    result = ns.netstate('apply')
+    assert result.returncode == 3
+    assert result.stdout == '~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1\n'
+    assert 'nosuchdev' in result.stderr
+    assert 'lvs-netstate: apply %s: stopped by the failure above' % ns.conf in result.stderr
+    assert ns.stop() == ['- sysctl net.ipv4.conf.all.arp_ignore restored to 0']
+    assert ns.snapshot() == before
+
+
+def test_usage_errors(ns):
+    ns.write(FULL)
+    for args in ([], ['apply'], ['restart', str(ns.conf)], ['apply', '--force', str(ns.conf)],
+                 ['status', str(ns.conf), str(ns.conf)]):
+        result = ns._enter([str(SCRIPT)] + args, check=False)
+        assert (result.returncode, result.stdout) == (2, ''), args
+        assert result.stderr.startswith('usage: lvs-netstate apply [--keep-stale] FILE | stop FILE | status FILE')
+    hidden = ns.tmp / 'etc' / '.conf'
+    ns.write(FULL, conf=hidden)
+    result = ns.netstate('apply', conf=hidden)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert 'instance name' in result.stderr
+    result = ns.netstate('apply', conf=ns.tmp / 'missing.conf')
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, '', 'lvs-netstate: %s: no such readable file\n' % (ns.tmp / 'missing.conf'))
+
+
+def test_a_long_instance_name_gets_short_chains(ns):
+    conf = ns.tmp / 'etc' / 'lvs-realserver-frontend-web.conf'
+    ns.write('arp-hide 192.0.2.40 198.51.100.2\n', conf=conf)
+    applied = ns.apply(conf=conf)
+    assert len(applied) == 2 and applied[1] == '+ arp-hide 192.0.2.40 198.51.100.2'
+    match = re.fullmatch(r'\+ arp-hide chains (LVS-[0-9]+_IN) (LVS-[0-9]+_OUT)', applied[0])
+    assert match and len(match.group(2)) <= 28
+    assert 'Chain %s (1 references)' % match.group(1) in ns.arptables()
+    assert ns.apply(conf=conf) == []
+    assert ns.stop(conf=conf) == ['- arp-hide 192.0.2.40 198.51.100.2', '- arp-hide chains %s %s' % match.groups()]
+    assert ns.arptables() == ARP_EMPTY
+
+
+def test_two_instances_keep_to_their_own(ns):
+    other = ns.tmp / 'etc' / 'director.conf'
+    ns.write(FULL)
+    ns.write('address lo 192.0.2.41/32\naddress lo 192.0.2.50/32\n', conf=other)
+    ns.apply()
+    assert ns.apply(conf=other) == ['+ address lo 192.0.2.50/32']
+    assert ns.stop(conf=other) == ['- address lo 192.0.2.50/32']
+    assert ns.addresses() == LO_FULL
+    assert ns.arptables() == ARP_FULL
+
+
+def test_unit_file():
+    text = UNIT.read_text()
+    assert text.startswith('# Managed by the lvs.cluster collection')
+    lines = [line for line in text.splitlines() if line and not line.startswith('#')]
+    for expected in ('[Unit]', 'Wants=network-online.target', 'After=network-online.target', '[Service]',
+                     'Type=oneshot', 'RemainAfterExit=yes',
+                     'ExecStart=/usr/local/sbin/lvs-netstate apply /etc/lvs-cluster/%i.conf',
+                     'ExecReload=/usr/local/sbin/lvs-netstate apply /etc/lvs-cluster/%i.conf',
+                     'ExecStop=/usr/local/sbin/lvs-netstate stop /etc/lvs-cluster/%i.conf',
+                     '[Install]', 'WantedBy=multi-user.target'):
+        assert expected in lines
+
+
+def test_shellcheck_is_clean():
+    if shutil.which('shellcheck') is None:
+        pytest.fail('shellcheck is not installed: run scripts/install-system-deps.sh', pytrace=False)
+    result = subprocess.run(['shellcheck', '--severity=style', '--shell=sh', str(SCRIPT)], capture_output=True,
+                            text=True, check=False)
+    assert (result.returncode, result.stdout) == (0, '')
+
+
+def test_no_eval_and_posix_sh():
+    text = SCRIPT.read_text()
+    assert text.startswith('#!/bin/sh\n')
+    assert not re.search(r'^\s*(eval|local)\b|[;&|]\s*eval\b', text, re.MULTILINE)
+    assert os.access(SCRIPT, os.X_OK)
+    if shutil.which('dash'):
+        assert subprocess.run(['dash', '-n', str(SCRIPT)], check=False).returncode == 0

@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.txt
 tree:
 	@scripts/collection-tree.sh >/dev/null
 
-unit: venv tree
+unit: deps venv tree
 	pytest -q tests/unit
 
 lint: deps venv tree

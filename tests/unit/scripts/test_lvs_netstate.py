@@ -657,8 +657,8 @@ def test_unit_file():
     lines = [line for line in text.splitlines() if line and not line.startswith('#')]
     for expected in ('[Unit]', 'Wants=network-online.target', 'After=network-online.target', '[Service]',
                      'Type=oneshot', 'RemainAfterExit=yes',
-                     'ExecStart=/usr/local/sbin/lvs-netstate apply /etc/lvs-cluster/%i.conf',
-                     'ExecReload=/usr/local/sbin/lvs-netstate apply /etc/lvs-cluster/%i.conf',
+                     'ExecStart=/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/%i.conf',
+                     'ExecReload=/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/%i.conf',
                      'ExecStop=/usr/local/sbin/lvs-netstate stop /etc/lvs-cluster/%i.conf',
                      '[Install]', 'WantedBy=multi-user.target'):
         assert expected in lines

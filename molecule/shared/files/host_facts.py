@@ -3,7 +3,8 @@
 """Print, as one JSON document, the state the scenarios check on a lab host.
 
 One script run per host instead of one command per fact: every command in the lab VM costs seconds.
-  host_facts.py [JSON]   JSON: {"sysctl": [names], "units": [names], "files": [paths]} to read those too.
+  host_facts.py [JSON]   JSON: {"sysctl": [names], "units": [names], "files": [paths], "texts": [paths]}
+                         to read those too (files: existence and mode; texts: content).
 """
 import json
 import os
@@ -46,6 +47,21 @@ def unit_states(units):
     return dict(zip(units, done.stdout.split()))
 
 
+def file_facts(path):
+    try:
+        return {'exists': True, 'mode': '%04o' % (os.stat(path).st_mode & 0o7777)}
+    except OSError:
+        return {'exists': False, 'mode': None}
+
+
+def text(path):
+    try:
+        with open(path, errors='replace') as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 def main():
     want = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     links = ip_json('addr', 'show')
@@ -60,7 +76,8 @@ def main():
         'arptables': run('arptables-legacy', '-L', '-n') if os.path.exists('/usr/sbin/arptables-legacy') else '',
         'ipvs': run('ipvsadm', '-S', '-n') if os.path.exists('/usr/sbin/ipvsadm') else '',
         'units': unit_states(want.get('units', [])),
-        'files': {path: os.path.exists(path) for path in want.get('files', [])},
+        'files': {path: file_facts(path) for path in want.get('files', [])},
+        'texts': {path: text(path) for path in want.get('texts', [])},
         'system_state': run('systemctl', 'is-system-running').strip(),
     }
     print(json.dumps(facts))

@@ -13,7 +13,9 @@ Expectations per host (every key optional; what is listed is compared exactly):
   arptables: [rule, ...]                         exactly these rules (arptables-legacy -L -n, stripped)
   default_route: [gateway, ...]
   units: {unit: active|inactive|...}
-  files: {path: true|false}                      exists or not
+  files: {path: true|false|mode}                 exists or not; a mode string ("0600") also checks the mode
+  contains: {path: [text, ...]}                  the file holds each text
+  lacks: {path: [text, ...]}                     the file holds none of them (e.g. a secret)
   ipvs: [line, ...]                              exactly this table (ipvsadm -S -n), in any order
 """
 
@@ -45,7 +47,8 @@ def facts(host):
     if name not in _facts:
         want = EXPECT[name]
         wanted = {'sysctl': sorted(want.get('sysctl', {})), 'units': sorted(want.get('units', {})),
-                  'files': sorted(want.get('files', {}))}
+                  'files': sorted(want.get('files', {})),
+                  'texts': sorted(set(want.get('contains', {})) | set(want.get('lacks', {})))}
         out = host.check_output('python3 -c %s %s', FACTS_SCRIPT, json.dumps(wanted))
         _facts[name] = json.loads(out)
     return _facts[name]
@@ -90,7 +93,25 @@ def test_units(host):
 
 
 def test_files(host):
-    assert facts(host)['files'] == expect(host, 'files')
+    seen = facts(host)['files']
+    # true/false: exists or not; a mode string: exists with that mode.
+    found = {path: (seen[path]['mode'] if isinstance(want, str) else seen[path]['exists'])
+             for path, want in expect(host, 'files').items()}
+    assert found == expect(host, 'files')
+
+
+def test_contains(host):
+    texts = facts(host)['texts']
+    missing = {path: [t for t in wanted if t not in (texts[path] or '')]
+               for path, wanted in expect(host, 'contains').items()}
+    assert {path: gone for path, gone in missing.items() if gone} == {}
+
+
+def test_lacks(host):
+    texts = facts(host)['texts']
+    found = {path: [t for t in unwanted if t in (texts[path] or '')] for path, unwanted in expect(host, 'lacks').items()}
+    # Name the file, not the text: it may be a secret.
+    assert sorted(path for path, there in found.items() if there) == []
 
 
 def test_ipvs(host):

@@ -261,9 +261,12 @@ class Netstate(object):
         enabled, active = self.unit_state()
         exists = os.path.exists(self.data_file)
         if enabled or active:
-            # Stopping runs `lvs-netstate stop`, which undoes everything the unit set up.
             self.changes.append('stopped and disabled %s' % self.unit)
             if not self.module.check_mode:
+                # The script's own stop, checked: a failed unit would not run its ExecStop, and a failing one
+                # would not make systemctl fail. Then the unit's stop has nothing left to undo.
+                if os.path.exists(SCRIPT):
+                    self.run([SCRIPT, 'stop', self.data_file])
                 self.run([self.systemctl, 'disable', '--now', self.unit])
         if exists:
             self.changes.append('removed %s' % self.data_file)

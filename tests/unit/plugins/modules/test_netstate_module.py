@@ -583,7 +583,9 @@ def test_absent_disables_now_and_removes_data_file(host):
     assert res['changed'] is True and res['stale'] is False
     assert changes(host, res) == ['stopped and disabled lvs-netstate@realserver.service',
                                   'removed /etc/lvs-cluster/realserver.conf']
-    assert host.log() == [SHOW, 'systemctl disable --now ' + UNIT_NAME, SCRIPT + ' stop ' + DATA_FILE]
+    # The script's stop first (checked), then the unit's (which finds nothing left to undo).
+    assert host.log() == [SHOW, SCRIPT + ' stop ' + DATA_FILE, 'systemctl disable --now ' + UNIT_NAME,
+                          SCRIPT + ' stop ' + DATA_FILE]
     # The script and the unit file stay (another instance may use them).
     assert host.files() == [UNIT_FILE, SCRIPT]
     assert host.unit_state() == ('disabled', 'inactive')

@@ -41,10 +41,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 
-SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
-PROTOCOLS = ('tcp', 'udp', 'sctp')
-FORWARDING = ('nat', 'dr', 'tun')
-MAX_PERSISTENCE = 86400 * 31  # ipvsadm.c MAX_TIMEOUT (31 days)
+# The rules live once, in lvs_validate; these names are what ipvs_spec and the tests import from here.
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
+    FORWARDINGS as FORWARDING, MAX_PERSISTENCE, PROTOCOLS, SCHEDULERS, family_of,
+)
 
 PROTO_FLAG = {'tcp': '-t', 'udp': '-u', 'sctp': '--sctp-service'}
 FLAG_PROTO = dict((v, k) for k, v in PROTO_FLAG.items())
@@ -74,10 +74,6 @@ def canonical_flags(scheduler, names):
     """Flag names -> the list ipvsadm -S would print for this scheduler (bit order, no repeats)."""
     bits = sorted(set(FLAG_BITS[n] for n in names))
     return [flag_name(scheduler, b) for b in bits]
-
-
-def family_of(address):
-    return 'inet6' if address.version == 6 else 'inet'
 
 
 def hostport(address, port, family):

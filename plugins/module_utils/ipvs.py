@@ -41,10 +41,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 
-# The rules live once, in lvs_validate; these names are what ipvs_spec and the tests import from here.
-from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
-    FORWARDINGS as FORWARDING, MAX_PERSISTENCE, PROTOCOLS, SCHEDULERS, family_of,
-)
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import family_of
 
 PROTO_FLAG = {'tcp': '-t', 'udp': '-u', 'sctp': '--sctp-service'}
 FLAG_PROTO = dict((v, k) for k, v in PROTO_FLAG.items())

@@ -1,0 +1,102 @@
+# Copyright (c) lvs.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The roles' preflights, run for real by ansible-playbook against an inventory of hosts that are never contacted.
+
+Preflights are controller-side only: these runs prove that an import that cannot see lvs_virtual_services is
+refused before anything changes, and that bad input is reported all at once, by field, without an argument-spec
+dump. One playbook run per case (each costs a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = """
+all:
+  hosts:
+    lb1: {ansible_host: 192.0.2.10, ansible_connection: local}
+    web1: {ansible_host: 192.0.2.11, ansible_connection: local}
+    web2: {ansible_host: 192.0.2.12, ansible_connection: local}
+  children:
+    lvs_directors: {hosts: {lb1: {}}}
+    lvs_real_servers: {hosts: {web1: {}, web2: {}}}
+"""
+GOOD = [{'name': 'www', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'group': 'lvs_real_servers'}]}]
+
+
+def run(tmp_path, hosts, role, tasks_from, extra, inventory=INVENTORY):
+    """ansible-playbook with one play that includes role's tasks_from on hosts; (rc, output)."""
+    (tmp_path / 'hosts.yml').write_text(inventory)
+    play = [{'hosts': hosts, 'gather_facts': False, 'tasks': [
+        {'ansible.builtin.include_role': {'name': 'lvs.cluster.%s' % role, 'tasks_from': tasks_from}}]}]
+    (tmp_path / 'play.yml').write_text(json.dumps(play))
+    (tmp_path / 'extra.json').write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / 'build' / 'collections'))
+    done = subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(tmp_path / 'hosts.yml'),
+                           '-e', '@%s' % (tmp_path / 'extra.json'), str(tmp_path / 'play.yml')],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_director_import_without_services_is_refused(tmp_path):
+    rc, out = run(tmp_path, 'lvs_directors', 'director', 'preflight', {})
+    assert rc != 0
+    assert 'director_virtual_services: no service is declared for lb1' in out
+    assert 'director_allow_empty_table' in out
+
+
+def test_director_empty_table_on_purpose_passes(tmp_path):
+    rc, out = run(tmp_path, 'lvs_directors', 'director', 'preflight', {'director_allow_empty_table': True})
+    assert rc == 0, out
+
+
+TWO_DIRECTORS = INVENTORY.replace('lvs_directors: {hosts: {lb1: {}}}', 'lvs_directors: {hosts: {lb1: {}, web2: {}}}')
+
+
+def test_several_directors_without_ha_are_refused(tmp_path):
+    rc, out = run(tmp_path, 'lb1', 'director', 'preflight', {'lvs_virtual_services': GOOD}, TWO_DIRECTORS)
+    assert rc != 0
+    assert 'lvs_director_ha: none with 2 directors (lb1, web2) would put every VIP on each of them' in out
+
+
+def test_several_directors_with_ha_pass(tmp_path):
+    rc, out = run(tmp_path, 'lb1', 'director', 'preflight',
+                  {'lvs_virtual_services': GOOD, 'lvs_director_ha': 'keepalived'}, TWO_DIRECTORS)
+    assert rc == 0, out
+
+
+def test_realserver_import_without_services_is_refused(tmp_path):
+    rc, out = run(tmp_path, 'lvs_real_servers', 'realserver', 'preflight', {})
+    assert rc != 0
+    assert 'realserver_virtual_services: no service is declared, so web1 would stop being a real server' in out
+
+
+# The cleanup entry point alone (site.yml's last play, imported elsewhere) must not tear a real server down either.
+def test_realserver_cleanup_alone_without_services_is_refused(tmp_path):
+    rc, out = run(tmp_path, 'lvs_real_servers', 'realserver', 'cleanup', {})
+    assert rc != 0
+    assert 'no service is declared, so web1 would stop being a real server' in out
+    assert 'Stop being a real server' not in out
+
+
+def test_bad_input_is_reported_at_once_by_field_without_a_spec_dump(tmp_path):
+    services = [{'name': 'www', 'vip': '192.0.2.100', 'port': 'http',
+                 'real_servers': [{'address': '192.0.2.11', 'weight': 70000}, {'group': 'nope'}]}]
+    rc, out = run(tmp_path, 'lvs_directors', 'director', 'preflight',
+                  {'lvs_virtual_services': services, 'director_vip_interface': 'eth0\n'})
+    assert rc != 0
+    for problem in ("lvs_virtual_services[0] (www).port: must be an integer",
+                    "lvs_virtual_services[0] (www).real_servers[0].weight: 70000 is outside 0..65535",
+                    "lvs_virtual_services[0] (www).real_servers[1].group: group 'nope' does not exist in inventory",
+                    "director_vip_interface:"):
+        assert problem in out, out
+    assert 'argument_spec_data' not in out
+    assert 'Traceback' not in out

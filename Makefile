@@ -8,7 +8,7 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PYTHONPATH := $(abspath build/collections)
 SCENARIOS ?= dr life ha nat tun
 
-.PHONY: deps venv tree unit lint sanity build-check checks molecule test demo demo-down bench
+.PHONY: deps venv tree unit lint sanity build-check checks molecule test demo demo-status demo-down bench
 
 deps:
 	@scripts/install-system-deps.sh
@@ -49,6 +49,9 @@ test: deps venv tree
 
 demo: deps venv tree lab-up
 	scripts/demo.sh
+
+demo-status: venv tree
+	scripts/demo.sh status
 
 demo-down: venv tree
 	scripts/demo.sh down

@@ -202,3 +202,22 @@ def desired_table(services):
         else:
             desired[svc['id']] = svc
     return desired, absent
+
+
+def real_server_addresses(values, path):
+    """A list of real server addresses (wait_idle, drained_dir's file names) -> their canonical forms."""
+    if not isinstance(values, list):
+        raise IpvsInputError(path, 'must be a list, got %s' % type_name(values))
+    return [_address(value, '%s[%d]' % (path, i))[0] for i, value in enumerate(values)]
+
+
+def hold_out(desired, addresses):
+    """Weight 0, in every service of `desired`, for the real servers at `addresses` (canonical):
+    they take no new connection while established ones go on. -> the addresses found in the table."""
+    found = set()
+    for svc in desired.values():
+        for dest in svc['destinations'].values():
+            if dest['address'] in addresses:
+                dest['weight'] = 0
+                found.add(dest['address'])
+    return found

@@ -164,6 +164,24 @@ options:
     type: raw
     default: '0600'
     version_added: 0.3.0
+  drained_dir:
+    description:
+      - A directory of real servers held out of rotation - each file in it is named after a real server's
+        address (canonical form, for example C(192.0.2.11) or C(2001:db8::11)). Those real servers get
+        weight 0 in every service, whatever O(services) says, so they take no new connection while their
+        established ones go on, and stay so across runs until their file is removed.
+      - The drain and restore tasks of the C(lvs.cluster.realserver) role write and remove these files.
+        A missing directory holds nobody out; a file name that is not an address is ignored with a warning.
+    type: path
+    version_added: 0.4.0
+  wait_idle:
+    description:
+      - Real server addresses. After applying, wait until none of them has an active connection in any
+        service, or O(drain_timeout) seconds. Check mode does not wait.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.4.0
 notes:
   - C(ipvsadm -R) does not stop at a line the kernel rejects, so the module fails on any error output
     and re-reads the table after applying to check it matches - C(ipvsadm -S -n) always,
@@ -223,6 +241,13 @@ EXAMPLES = r"""
         port: 80
         state: absent
 
+- name: Hold 198.51.100.12 out of rotation and wait until its connections have ended (at most 120 s)
+  lvs.cluster.ipvs:
+    services: "{{ lvs_virtual_services | lvs.cluster.virtual_services(hostvars, groups) | lvs.cluster.ipvs_services }}"
+    drained_dir: /var/lib/lvs-cluster/drained   # holds an empty file named 198.51.100.12
+    wait_idle: [198.51.100.12]
+    drain_timeout: 120
+
 - name: Feed it from the cluster data model
   lvs.cluster.ipvs:
     services: "{{ lvs_virtual_services | lvs.cluster.virtual_services(hostvars, groups) | lvs.cluster.ipvs_services }}"
@@ -257,6 +282,17 @@ drained:
   returned: when O(drain_timeout) > 0
   type: dict
   sample: {"waited_for": ["-t 192.0.2.100:80 -r 198.51.100.12:80"], "still_active": []}
+held_out:
+  description: The real servers held at weight 0 by a file in O(drained_dir) that are in the table.
+  returned: always
+  type: list
+  elements: str
+  sample: ["198.51.100.12"]
+idle:
+  description: The real server entries O(wait_idle) waited for, and those still busy when the timeout passed.
+  returned: when O(wait_idle) is not empty
+  type: dict
+  sample: {"waited_for": ["-t 192.0.2.100:80 -r 198.51.100.12:80"], "still_active": []}
 """
 
 import os
@@ -268,7 +304,8 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import differences, plan, render
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import IpvsInputError, desired_table
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import (IpvsInputError, desired_table, hold_out,
+                                                                            real_server_addresses)
 
 
 class _NoFile(object):
@@ -345,6 +382,25 @@ def write_atomic(module, path, text, mode):
         module.set_context_if_different(path, context, False)
 
 
+def held_out_addresses(module, path):
+    """The canonical addresses named by the files in drained_dir (none when it does not exist)."""
+    if not path:
+        return set()
+    try:
+        names = os.listdir(path)
+    except FileNotFoundError:
+        return set()
+    except OSError as e:
+        module.fail_json(msg='drained_dir: cannot read %s: %s' % (path, e), field='drained_dir')
+    held = set()
+    for name in sorted(names):
+        try:
+            held.update(real_server_addresses([name], 'drained_dir'))
+        except IpvsInputError:
+            module.warn('drained_dir: ignored %s, whose name is not a real server address' % os.path.join(path, name))
+    return held
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -354,6 +410,8 @@ def main():
             drain_timeout=dict(type='int', default=0),
             save_path=dict(type='path'),
             save_mode=dict(type='raw', default='0600'),
+            drained_dir=dict(type='path'),
+            wait_idle=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -362,8 +420,10 @@ def main():
         module.fail_json(msg='drain_timeout: %d must be >= 0' % p['drain_timeout'])
     try:
         desired, absent = desired_table(p['services'])
+        wait_for = set(real_server_addresses(p['wait_idle'], 'wait_idle'))
     except IpvsInputError as e:
         module.fail_json(msg=to_native(e), field=e.path)
+    held = hold_out(desired, held_out_addresses(module, p['drained_dir']))
     save_mode = file_mode(module, p['save_mode'], p['save_path'])
 
     ipvsadm = Ipvsadm(module)  # fails without ipvsadm, except in check mode
@@ -375,7 +435,7 @@ def main():
     # diffed in full.
     current, thresholds, same = ipvsadm.read(expected=desired)
     todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0, same=same)
-    result = dict(changed=bool(todo.commands), commands=todo.commands, saved=False)
+    result = dict(changed=bool(todo.commands), commands=todo.commands, saved=False, held_out=sorted(held))
 
     if todo.commands and not module.check_mode:
         ipvsadm.restore(todo.first)
@@ -397,6 +457,12 @@ def main():
         rules = render(todo.after)
         if todo.draining:
             result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining], still_active=[])
+
+    if wait_for:
+        keys = [(sid, did) for sid, svc in sorted(todo.after.items()) for did, dest in sorted(svc['destinations'].items())
+                if dest['address'] in wait_for]
+        busy = [] if module.check_mode else ipvsadm.wait_idle(keys, p['drain_timeout'])
+        result['idle'] = dict(waited_for=['%s -r %s' % k for k in keys], still_active=['%s -r %s' % k for k in busy])
 
     if p['save_path']:
         content, mode = saved_file(p['save_path'])

@@ -3,7 +3,8 @@
 """Host state of a lab cluster against literal expectations (testinfra over the docker connection).
 
 Run by molecule/shared/host_state.yml with LVS_EXPECT_FILE = {host: expectations}. Each host is read with ONE
-command (files/host_facts.py), every test then compares one kind of fact, so a failure names host and fact.
+command (playbooks/files/host_facts.py, which lvs.cluster.status reads too), every test then compares one kind
+of fact, so a failure names host and fact.
 Expectations per host (every key optional; what is listed is compared exactly):
   addresses: {ifname: [address/prefix, ...]}     the interface holds exactly these
   held_addresses: [address/prefix, ...]          some interface holds each of these
@@ -27,7 +28,7 @@ import pytest
 
 EXPECT = json.loads(Path(os.environ['LVS_EXPECT_FILE']).read_text())
 testinfra_hosts = ['docker://%s' % name for name in sorted(EXPECT)]
-FACTS_SCRIPT = (Path(__file__).parent.parent / 'files' / 'host_facts.py').read_text()
+FACTS_SCRIPT = (Path(__file__).parents[3] / 'playbooks' / 'files' / 'host_facts.py').read_text()
 _facts = {}
 
 

@@ -822,3 +822,87 @@ def test_reread_with_thresholds_known_runs_save_only(run_module, kernel, backgro
     assert kernel.calls[:restore] == [SAVE_ARGV, LIST_ARGV]
     assert [b.argv for b in background] == [LIST_ARGV]        # the read before applying only
     assert kernel.calls[restore + 1:] == [SAVE_ARGV]         # the re-read: -S, nothing started
+
+
+# ---------------------------------------------------------------- drained_dir and wait_idle (rolling maintenance)
+
+def test_drained_dir_holds_a_server_at_weight_zero_in_every_service_until_its_file_goes(run_module, kernel, tmp_path):
+    held = tmp_path / 'drained'
+    apply(run_module, [web(), web(port=443)], drained_dir=str(held))  # no directory yet: nobody held out
+    held.mkdir()
+    (held / '198.51.100.12').touch()
+    res = apply(run_module, [web(), web(port=443)], drained_dir=str(held))
+    assert res['commands'] == ['-e -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 0',
+                               '-e -t 192.0.2.100:443 -r 198.51.100.12:443 -g -w 0']
+    assert res['held_out'] == ['198.51.100.12']
+    # held across runs: the declared weight 2 does not put it back
+    assert apply(run_module, [web(), web(port=443)], drained_dir=str(held))['changed'] is False
+    (held / '198.51.100.12').unlink()
+    res = apply(run_module, [web(), web(port=443)], drained_dir=str(held))
+    assert res['commands'] == ['-e -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2',
+                               '-e -t 192.0.2.100:443 -r 198.51.100.12:443 -g -w 2']
+    assert res['held_out'] == []
+
+
+def test_drained_dir_names_are_read_as_addresses(run_module, kernel, tmp_path):
+    six = {'address': '2001:db8::100', 'port': 80, 'destinations': [{'address': '2001:db8::11'}]}
+    (tmp_path / '2001:0db8:0:0::11').touch()  # not canonical, still the same address
+    (tmp_path / 'notes.txt').touch()
+    res = apply(run_module, [web(), six], drained_dir=str(tmp_path))
+    assert res['held_out'] == ['2001:db8::11']
+    assert '-a -t [2001:db8::100]:80 -r [2001:db8::11]:80 -g -w 0' in res['commands']
+    assert res['warnings'] == ['drained_dir: ignored %s, whose name is not a real server address'
+                               % (tmp_path / 'notes.txt')]
+
+
+def test_wait_idle_waits_for_the_server_in_every_service_without_changing_anything_else(
+        run_module, kernel, clock, monkeypatch, tmp_path):
+    apply(run_module, [web(), web(port=443)])
+    svc80, svc443 = ('TCP',) + _key(VIP, 80), ('TCP',) + _key(VIP, 443)
+    kernel.conns[(svc80, _key('198.51.100.11', 80))] = [3, 0]
+    kernel.conns[(svc443, _key('198.51.100.11', 443))] = [1, 0]
+    kernel.conns[(svc80, _key('198.51.100.12', 80))] = [9, 0]  # another server's connections: not waited for
+    real_listing = kernel.listing
+
+    def listing(opts):
+        if clock.now >= 4:
+            kernel.conns[(svc80, _key('198.51.100.11', 80))] = [0, 3]
+        if clock.now >= 6:
+            kernel.conns[(svc443, _key('198.51.100.11', 443))] = [0, 1]
+        return real_listing(opts)
+    monkeypatch.setattr(kernel, 'listing', listing)
+    (tmp_path / '198.51.100.11').touch()
+    res = apply(run_module, [web(), web(port=443)], drained_dir=str(tmp_path), wait_idle=['198.51.100.11'],
+                drain_timeout=60)
+    assert 6 <= clock.now < 8
+    assert res['idle'] == {'waited_for': ['-t 192.0.2.100:443 -r 198.51.100.11:443', '-t 192.0.2.100:80 -r 198.51.100.11:80'],
+                           'still_active': []}
+    assert '198.51.100.11:80 -g -w 0' in kernel.save() and '198.51.100.12:80 -g -w 2' in kernel.save()
+
+
+def test_wait_idle_gives_up_after_drain_timeout_and_says_which(run_module, kernel, clock):
+    apply(run_module, [web()])
+    kernel.conns[(('TCP',) + _key(VIP, 80), _key('198.51.100.11', 80))] = [1, 0]
+    res = apply(run_module, [web()], wait_idle=['198.51.100.11'], drain_timeout=5)
+    assert res['changed'] is False
+    assert clock.now == pytest.approx(5)
+    assert res['idle']['still_active'] == ['-t 192.0.2.100:80 -r 198.51.100.11:80']
+
+
+def test_wait_idle_check_mode_does_not_wait(run_module, kernel, clock):
+    apply(run_module, [web()])
+    kernel.conns[(('TCP',) + _key(VIP, 80), _key('198.51.100.11', 80))] = [1, 0]
+    res = run_module(ipvs_module.main, {'services': [web()], 'wait_idle': ['198.51.100.11'], 'drain_timeout': 30},
+                     check_mode=True)
+    assert clock.now == 0 and res['idle']['still_active'] == []
+
+
+@pytest.mark.parametrize('value, field', [
+    (['198.51.100.11', 'web1'], 'wait_idle[1]'),
+    (['127.0.0.1'], 'wait_idle[0]'),
+    (['198.51.100.11\n'], 'wait_idle[0]'),
+])
+def test_wait_idle_takes_only_real_server_addresses(run_module, kernel, value, field):
+    res = run_module(ipvs_module.main, {'services': [web()], 'wait_idle': value}, expect_fail=True)
+    assert res['field'] == field and res['msg'].startswith(field + ': ')
+    assert kernel.calls == []

@@ -1,10 +1,12 @@
 # Copyright (c) lvs.cluster contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Print, as one JSON document, the state the scenarios check on a lab host.
+"""Print, as one JSON document, the network and LVS state of a host: read by playbooks/status.yml
+(lvs.cluster.status) and by the lab's host-state tests.
 
-One script run per host instead of one command per fact: every command in the lab VM costs seconds.
-  host_facts.py [JSON]   JSON: {"sysctl": [names], "units": [names], "files": [paths], "texts": [paths]}
-                         to read those too (files: existence and mode; texts: content).
+One script run per host instead of one command per fact (each costs seconds on a slow host). Read-only.
+  host_facts.py [JSON]   JSON: {"sysctl": [names], "units": [names], "files": [paths], "texts": [paths],
+                         "dirs": [paths]} to read those too (files: existence and mode; texts: content;
+                         dirs: the names in the directory, null when there is none).
 """
 import json
 import os
@@ -62,6 +64,13 @@ def text(path):
         return None
 
 
+def names(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return None
+
+
 def main():
     want = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     links = ip_json('addr', 'show')
@@ -78,6 +87,7 @@ def main():
         'units': unit_states(want.get('units', [])),
         'files': {path: file_facts(path) for path in want.get('files', [])},
         'texts': {path: text(path) for path in want.get('texts', [])},
+        'dirs': {path: names(path) for path in want.get('dirs', [])},
         'system_state': run('systemctl', 'is-system-running').strip(),
     }
     print(json.dumps(facts))

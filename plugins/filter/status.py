@@ -8,8 +8,8 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.status import cluster_
 from ansible_collections.lvs.cluster.plugins.plugin_utils.status import read_hosts
 
 
-def cluster_status(services, hostvars, groups):
-    directors, real_servers, unread = read_hosts(hostvars, groups)
+def cluster_status(services, hostvars, groups, drained_dir):
+    directors, real_servers, unread = read_hosts(hostvars, groups, drained_dir)
     return _cluster_status(services, directors, real_servers, unread)
 
 

@@ -173,7 +173,7 @@ options:
       - The drain and restore tasks of the C(lvs.cluster.realserver) role write and remove these files.
         A missing directory holds nobody out; a file name that is not an address is ignored with a warning.
     type: path
-    version_added: 0.4.0
+    version_added: 0.3.0
   wait_idle:
     description:
       - Real server addresses. After applying, wait until none of them has an active connection in any
@@ -181,7 +181,7 @@ options:
     type: list
     elements: str
     default: []
-    version_added: 0.4.0
+    version_added: 0.3.0
 notes:
   - C(ipvsadm -R) does not stop at a line the kernel rejects, so the module fails on any error output
     and re-reads the table after applying to check it matches - C(ipvsadm -S -n) always,

@@ -6,7 +6,7 @@ Input, read by the playbook with one lvs.cluster.ipvs_info and one host_facts.py
 host_facts.py run per real server (read_hosts() takes them from hostvars):
   services      normalised services (lvs.cluster.virtual_services)
   directors     {host: {'ha': 'none'|'keepalived', 'services': ipvs_info services,
-                        'facts': host_facts.py output (addresses, units, dirs)}}
+                        'facts': host_facts.py output (addresses, units), 'held_out': [real server addresses]}}
   real_servers  {host: {'facts': host_facts.py output}}
 Output: {'lines': printable table, 'problems': one line per disagreement with the declaration}.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 
-DRAINED_DIR = '/var/lib/lvs-cluster/drained'
 KEEPALIVED = 'keepalived.service'
 
 
@@ -112,7 +111,7 @@ def _services(services, directors, problems):
                 lines.append('    %-30s %-20s %s' % ('-', director, 'service missing'))
                 problems.append('%s: service %s (%s) is not in the table' % (director, svc['name'], _target(svc)))
                 continue
-            held_out = set(((info.get('facts') or {}).get('dirs') or {}).get(DRAINED_DIR) or [])
+            held_out = set(info.get('held_out') or [])
             dests = dict(((d['address'], d['port']), d) for d in table['destinations'])
             seen[director] = sorted((a, p, d['weight']) for (a, p), d in dests.items())
             for rs in svc['real_servers']:
@@ -207,8 +206,9 @@ def _facts(hostvars, host):
         return None
 
 
-def read_hosts(hostvars, groups):
-    """What playbooks/status.yml registered on each host -> (directors, real_servers, hosts not read)."""
+def read_hosts(hostvars, groups, drained_dir):
+    """What playbooks/status.yml registered on each host -> (directors, real_servers, hosts not read).
+    drained_dir: the directory of held-out real servers on the directors, which host_facts.py listed."""
     directors, real_servers, unread = {}, {}, []
     for host in groups.get('lvs_directors') or []:
         table, facts = _registered(hostvars, host, '__status_table'), _facts(hostvars, host)
@@ -219,7 +219,8 @@ def read_hosts(hostvars, groups):
             ha = hostvars[host]['lvs_director_ha']
         except (KeyError, TypeError):
             ha = 'none'
-        directors[host] = {'ha': ha, 'services': table.get('services') or [], 'facts': facts}
+        directors[host] = {'ha': ha, 'services': table.get('services') or [], 'facts': facts,
+                           'held_out': (facts.get('dirs') or {}).get(drained_dir) or []}
     for host in groups.get('lvs_real_servers') or []:
         facts = _facts(hostvars, host)
         if facts is None:

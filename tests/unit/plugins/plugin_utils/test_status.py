@@ -33,9 +33,9 @@ def table(*dests):
 
 
 def director(ha, addresses, dests, keepalived='active', held_out=None):
-    return {'ha': ha, 'services': table(*dests),
+    return {'ha': ha, 'services': table(*dests), 'held_out': held_out or [],
             'facts': {'addresses': {'lo': ['127.0.0.1/8'], 'eth0': addresses}, 'units': {'keepalived.service': keepalived},
-                      'dirs': {'/var/lib/lvs-cluster/drained': held_out}}}
+                      'dirs': {'/held': held_out}}}
 
 
 def real_server(addresses, arp_ignore='1', arp_announce='2', arptables=''):
@@ -70,7 +70,7 @@ def test_a_drained_server_is_shown_and_is_no_problem():
     directors, real_servers = healthy()
     for name in directors:
         directors[name]['services'][0]['destinations'][1]['weight'] = 0
-        directors[name]['facts']['dirs']['/var/lib/lvs-cluster/drained'] = ['192.0.2.12']
+        directors[name]['held_out'] = ['192.0.2.12']
     out = cluster_status(SERVICES, directors, real_servers)
     assert out['problems'] == []
     assert [line for line in out['lines'] if line.endswith('drained')] == [
@@ -127,7 +127,7 @@ def test_read_hosts_takes_what_the_playbook_registered_and_names_hosts_not_read(
                            __status_facts={'stdout': json.dumps(directors['lb1']['facts'])})
     hostvars['lb2'].update(__status_table={'failed': True, 'msg': 'unreachable'})
     hostvars['web1'].update(__status_facts={'stdout': json.dumps(real_servers['web1']['facts'])})
-    got_directors, got_real_servers, unread = read_hosts(hostvars, GROUPS)
+    got_directors, got_real_servers, unread = read_hosts(hostvars, GROUPS, '/held')
     assert got_directors == {'lb1': directors['lb1']}
     assert got_real_servers == {'web1': real_servers['web1']}
     assert unread == ['lb2', 'web2']

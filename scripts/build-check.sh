@@ -15,7 +15,7 @@ printf '[defaults]\n' >"$work/ansible.cfg"
 export ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG="$work/ansible.cfg"
 ansible-galaxy collection install --no-deps -p "$work/collections" "$tarball" >/dev/null
 for inv in "$root"/inventory/*/; do
-  for pb in lvs.cluster.site lvs.cluster.verify; do
+  for pb in lvs.cluster.site lvs.cluster.verify lvs.cluster.status lvs.cluster.rolling lvs.cluster.decommission; do
     ansible-playbook "$pb" -i "$inv" --syntax-check >/dev/null
     echo "syntax ok: $pb -i inventory/$(basename "$inv")"
   done

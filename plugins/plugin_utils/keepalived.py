@@ -12,6 +12,7 @@ otherwise cut or comment out a keepalived.conf line.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 
@@ -29,8 +30,33 @@ DEFAULT_PRIORITY, PRIORITY_STEP = 150, 10
 SETTINGS_DEFAULTS = {
     'priority': 0, 'preempt': True, 'preempt_delay': 0, 'advert_int': 1, 'interface': '',
     'virtual_router_id_base': 51, 'virtual_router_ids': {}, 'auth_pass': '',
-    'sync_daemon': True, 'sync_interface': '', 'sync_id': 0,
+    'sync_daemon': True, 'sync_interface': '', 'sync_id': 0, 'unicast': False, 'unicast_address': '',
 }
+
+
+def _networks(facts):
+    """(address, network) of every address configured on the host, from its gathered facts."""
+    for name in facts.get('interfaces') or []:
+        iface = facts.get(name.replace('-', '_').replace(':', '_')) or facts.get(name) or {}
+        if not isinstance(iface, Mapping):
+            continue
+        ipv4 = [iface.get('ipv4')] if isinstance(iface.get('ipv4'), Mapping) else list(iface.get('ipv4') or [])
+        for entry in ipv4 + list(iface.get('ipv4_secondaries') or []):
+            if isinstance(entry, Mapping) and entry.get('address') and entry.get('netmask'):
+                yield entry['address'], ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']), strict=False)
+        for entry in iface.get('ipv6') or []:
+            if isinstance(entry, Mapping) and entry.get('address') and entry.get('prefix'):
+                address = entry['address'].split('%')[0]
+                yield address, ipaddress.ip_network('%s/%s' % (address, entry['prefix']), strict=False)
+
+
+def _address_beside(facts, vrrp_address):
+    """The host's own address on the subnet of vrrp_address (the one it sends VRRP from), or None."""
+    target = ipaddress.ip_address(vrrp_address)
+    for address, network in _networks(facts if isinstance(facts, Mapping) else {}):
+        if target in network and network.num_addresses > 1 and ipaddress.ip_address(address) != target:
+            return address
+    return None
 
 
 def _name(kind, address):
@@ -172,6 +198,7 @@ class _Builder:
                 # VRRPv3 (IPv6) has no authentication.
                 'auth': bool(auth_pass) and family == 'inet',
             })
+        self.unicast(result)
         seen = {}
         for inst in result:
             if inst['interface'] is None:
@@ -182,6 +209,47 @@ class _Builder:
                          'be unique per interface' % (key[2], key[0], seen[key], inst['address']))
             seen.setdefault(key, inst['address'])
         return result
+
+    # -- unicast VRRP: where multicast is blocked (clouds), each instance sends to the other directors --------
+    def own_address(self, host, vrrp_address):
+        """host's address beside vrrp_address: keepalived_unicast_address (one per host), else from its facts."""
+        var = 'keepalived_unicast_address' if host == self.hostname else 'keepalived_unicast_address (host %s)' % host
+        try:
+            given = self.settings['unicast_address'] if host == self.hostname else \
+                self.hostvars[host].get('keepalived_unicast_address', '')
+            facts = self.hostvars[host].get('ansible_facts') or {}
+        except (KeyError, AttributeError, TypeError):
+            given, facts = '', {}
+        if given not in ('', None):
+            addr = self.checked(var, check.ip_address, given)
+            return addr.compressed if addr is not None else None
+        found = _address_beside(facts, vrrp_address)
+        if found is None:
+            self.err(var, 'no address of %s on the subnet of %s is known for unicast VRRP: gather its facts in '
+                          'this play (every director in one play), or set keepalived_unicast_address on it'
+                     % (host, vrrp_address))
+            return None
+        addr = self.checked(var, check.ip_address, found)
+        return addr.compressed if addr is not None else None
+
+    def unicast(self, instances):
+        """With keepalived_unicast: unicast_src_ip and unicast_peers of each instance (known once facts are)."""
+        if not self.boolean('keepalived_unicast', self.settings['unicast']):
+            return
+        if self.settings['unicast_address'] not in ('', None):
+            self.checked('keepalived_unicast_address', check.ip_address, self.settings['unicast_address'])
+        if self.placement is None:
+            return  # preflight: no facts yet
+        for inst in instances:
+            family = inst['family']
+            src = self.own_address(self.hostname, inst['address'])
+            peers = [self.own_address(host, inst['address']) for host in self.directors if host != self.hostname]
+            addresses = [a for a in [src] + peers if a is not None]
+            for address in addresses:
+                if check.family_of(ipaddress.ip_address(address)) != family:
+                    self.err('keepalived_unicast_address', '%s is not of the family of %s' % (address, inst['address']))
+            inst['unicast_src_ip'] = src
+            inst['unicast_peers'] = [a for a in peers if a is not None]
 
     def auth_pass(self):
         """The VRRP secret ('' = no authentication); never echoed in a message."""

@@ -36,14 +36,15 @@ SERVICES = [
 ]
 
 
-def render(services=None, **settings):
+def render(services=None, hostvars=None, placement=None, **settings):
     settings = dict({'interface': 'eth0', 'auth_pass': SECRET}, **settings)
     normalised = normalise_services(copy.deepcopy(services or SERVICES), HOSTVARS, GROUPS)
     env = Environment(loader=FileSystemLoader(str(ROOT / 'roles/keepalived/templates')), trim_blocks=True,
                       undefined=StrictUndefined)
     env.filters['comment'] = lambda s: '# ' + s
     return env.get_template('keepalived.conf.j2').render(
-        __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1', 'lb2'], HOSTVARS, settings),
+        __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1', 'lb2'], hostvars or HOSTVARS, settings,
+                                              placement),
         ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE)
 
 
@@ -157,3 +158,20 @@ def test_health_check_none_renders_no_check():
     text = render([dict(SERVICES[0], health_check={'type': 'none'}, inhibit_on_failure=False, sorry_server=None)])
     assert not re.search(r'TCP_CHECK|HTTP_GET|MISC_CHECK|inhibit_on_failure|sorry_server', text)
     assert lines(block(text, 'real_server 192.0.2.11 80')) == ['real_server 192.0.2.11 80 {', 'weight 1', '}']
+
+
+def test_unicast_vrrp_names_source_and_peer_and_multicast_is_the_default(conf):
+    assert 'unicast' not in conf
+    hostvars = copy.deepcopy(HOSTVARS)
+    for name, last in (('lb1', 1), ('lb2', 2)):
+        hostvars[name]['ansible_facts'] = {'interfaces': ['eth0'], 'eth0': {
+            'ipv4': {'address': '192.0.2.%d' % last, 'netmask': '255.255.255.0'},
+            'ipv4_secondaries': [{'address': '198.51.100.%d' % (last + 1), 'netmask': '255.255.255.0'}],
+            'ipv6': [{'address': '2001:db8::%d' % last, 'prefix': '64'}]}}
+    text = render(hostvars=hostvars, placement={}, unicast=True)
+    assert '    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n' in \
+        block(text, 'vrrp_instance lvs_vip_192_0_2_100')
+    assert '    unicast_src_ip 198.51.100.2\n    unicast_peer {\n        198.51.100.3\n    }\n' in \
+        block(text, 'vrrp_instance lvs_gw_198_51_100_1')
+    assert '    unicast_src_ip 2001:db8::1\n    unicast_peer {\n        2001:db8::2\n    }\n' in \
+        block(text, 'vrrp_instance lvs_vip_2001_db8__100')

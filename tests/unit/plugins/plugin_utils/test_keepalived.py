@@ -324,3 +324,61 @@ def test_filters():
         '(value hidden)']
     with pytest.raises(AnsibleFilterError, match='vrrp_addresses expects the output of lvs.cluster.virtual_services'):
         filters['vrrp_addresses']([{'name': 'web'}])
+
+
+# -- unicast VRRP ---------------------------------------------------------------------------------
+
+def director_facts(address, netmask='255.255.255.0', iface='eth0', six=None):
+    facts = {'interfaces': ['lo', iface], 'lo': {'ipv4': {'address': '127.0.0.1', 'netmask': '255.0.0.0'}},
+             iface: {'ipv4': {'address': address, 'netmask': netmask}}}
+    if six:
+        facts[iface]['ipv6'] = [{'address': 'fe80::1%' + iface, 'prefix': '64'}, {'address': six, 'prefix': '64'}]
+    return {'ansible_facts': facts}
+
+
+def unicast_hostvars(**extra):
+    hostvars = copy.deepcopy(HOSTVARS)
+    for name, address in (('lb1', '192.0.2.1'), ('lb2', '192.0.2.2'), ('lb3', '192.0.2.3')):
+        hostvars[name].update(director_facts(address, six='2001:db8::%s' % name[-1]))
+    for name, values in extra.items():
+        hostvars[name].update(values)
+    return hostvars
+
+
+def test_unicast_peers_are_the_other_directors_on_the_vips_subnet():
+    cfg = config([WEB, V6], unicast=True, hostvars=unicast_hostvars(), placement={})
+    v4, v6 = cfg['instances']
+    assert (v4['unicast_src_ip'], v4['unicast_peers']) == ('192.0.2.1', ['192.0.2.2', '192.0.2.3'])
+    assert (v6['unicast_src_ip'], v6['unicast_peers']) == ('2001:db8::1', ['2001:db8::2', '2001:db8::3'])
+
+
+def test_unicast_address_set_by_hand_wins_over_facts():
+    hostvars = unicast_hostvars(lb3={'keepalived_unicast_address': '192.0.2.33'})
+    cfg = config([WEB], unicast=True, unicast_address='192.0.2.11', hostvars=hostvars, placement={})
+    assert (cfg['instances'][0]['unicast_src_ip'], cfg['instances'][0]['unicast_peers']) == \
+        ('192.0.2.11', ['192.0.2.2', '192.0.2.33'])
+
+
+def test_multicast_by_default_and_no_peers_before_facts():
+    assert 'unicast_peers' not in config([WEB], hostvars=unicast_hostvars(), placement={})['instances'][0]
+    # preflight (no placement yet): only the settings are checked
+    assert 'unicast_peers' not in config([WEB], unicast=True)['instances'][0]
+
+
+def test_unicast_needs_an_address_for_every_director():
+    hostvars = unicast_hostvars(lb2={'ansible_facts': {}}, lb3={'ansible_facts': director_facts('198.51.100.3')['ansible_facts']})
+    assert errors([WEB], unicast=True, hostvars=hostvars, placement={}) == [
+        'keepalived_unicast_address (host lb2): no address of lb2 on the subnet of 192.0.2.100 is known for unicast '
+        'VRRP: gather its facts in this play (every director in one play), or set keepalived_unicast_address on it',
+        'keepalived_unicast_address (host lb3): no address of lb3 on the subnet of 192.0.2.100 is known for unicast '
+        'VRRP: gather its facts in this play (every director in one play), or set keepalived_unicast_address on it']
+
+
+@pytest.mark.parametrize('settings, hostvars_extra, expected', [
+    ({'unicast': 'yes please'}, {}, 'keepalived_unicast: '),
+    ({'unicast': True, 'unicast_address': '192.0.2.1\n'}, {}, 'keepalived_unicast_address: '),
+    ({'unicast': True}, {'lb2': {'keepalived_unicast_address': '224.0.0.18'}}, 'keepalived_unicast_address (host lb2): '),
+])
+def test_bad_unicast_settings(settings, hostvars_extra, expected):
+    found = errors([WEB], hostvars=unicast_hostvars(**hostvars_extra), placement={}, **settings)
+    assert len(found) >= 1 and found[0].startswith(expected), found

@@ -605,6 +605,22 @@ def plan(current, desired, absent=(), purge=False, drain=False, same=frozenset()
     return p
 
 
+def weights_only(current, desired, addresses):
+    """The live table with one change: the real servers at ``addresses`` get, in the services where the live table
+    already has them and ``desired`` declares them, the weight ``desired`` gives them. Nothing is added, removed
+    or otherwise changed (rolling maintenance edits one server's weight, not the rest of a table)."""
+    table = {}
+    for sid, have in current.items():
+        want = desired.get(sid)
+        svc = dict(have, destinations=dict(have['destinations']))
+        for did, dest in have['destinations'].items():
+            wanted = want['destinations'].get(did) if want is not None else None
+            if dest['address'] in addresses and wanted is not None and wanted['weight'] != dest['weight']:
+                svc['destinations'][did] = dict(dest, weight=wanted['weight'])
+        table[sid] = svc
+    return table
+
+
 def differences(want, have, limit=10, same=frozenset()):
     """Human-readable list of how table `have` differs from table `want` (for error messages).
 

@@ -174,6 +174,16 @@ options:
         A missing directory holds nobody out; a file name that is not an address is ignored with a warning.
     type: path
     version_added: 0.3.0
+  only_weights_of:
+    description:
+      - Real server addresses. When given, the module changes nothing in the table but the weights of these real
+        servers, in the services where the table already has them and O(services) declares them (with
+        O(drained_dir) applied), so a rolling maintenance never adds, removes or changes anything else. O(purge)
+        and O(drain_timeout) deletes do not apply.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   wait_idle:
     description:
       - Real server addresses. After applying, wait until none of them has an active connection in any
@@ -302,7 +312,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import differences, plan, render
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import differences, plan, render, weights_only
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_spec import (IpvsInputError, desired_table, hold_out,
                                                                             real_server_addresses)
@@ -412,6 +422,7 @@ def main():
             save_mode=dict(type='raw', default='0600'),
             drained_dir=dict(type='path'),
             wait_idle=dict(type='list', elements='str', default=[]),
+            only_weights_of=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -421,6 +432,7 @@ def main():
     try:
         desired, absent = desired_table(p['services'])
         wait_for = set(real_server_addresses(p['wait_idle'], 'wait_idle'))
+        weights_of = set(real_server_addresses(p['only_weights_of'], 'only_weights_of'))
     except IpvsInputError as e:
         module.fail_json(msg=to_native(e), field=e.path)
     held = hold_out(desired, held_out_addresses(module, p['drained_dir']))
@@ -433,8 +445,13 @@ def main():
     # Services that -S prints exactly as desired are taken as they are, unparsed (a no-op costs
     # little more than the two listings), and their ids are in `same`; anything else is parsed and
     # diffed in full.
-    current, thresholds, same = ipvsadm.read(expected=desired)
-    todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0, same=same)
+    if weights_of:
+        # Everything parsed (no fast path): the desired table is the live one with those weights changed.
+        current, thresholds, same = ipvsadm.read()
+        todo = plan(current, weights_only(current, desired, weights_of))
+    else:
+        current, thresholds, same = ipvsadm.read(expected=desired)
+        todo = plan(current, desired, absent, purge=p['purge'], drain=p['drain_timeout'] > 0, same=same)
     result = dict(changed=bool(todo.commands), commands=todo.commands, saved=False, held_out=sorted(held))
 
     if todo.commands and not module.check_mode:

@@ -56,8 +56,12 @@ def _directors(services, directors, problems):
         ha = info.get('ha') or 'none'
         if ha == 'keepalived':
             unit = ((info.get('facts') or {}).get('units') or {}).get(KEEPALIVED, 'unknown')
-            state = ('MASTER' if len(mine) == len(vips) else 'BACKUP' if not mine else 'MASTER (some)') \
-                if unit == 'active' else 'keepalived ' + unit
+            if unit != 'active':
+                state = 'keepalived ' + unit
+            elif not vips:
+                state = 'keepalived active'  # nothing to hold (fwmark services without a VIP)
+            else:
+                state = 'MASTER' if len(mine) == len(vips) else 'BACKUP' if not mine else 'MASTER (some)'
             if unit != 'active':
                 problems.append('%s: keepalived is %s' % (name, unit))
         else:
@@ -126,8 +130,14 @@ def _services(services, directors, problems):
                         dest['stats'].get('cps', 0), state))
                 if bad:
                     problems.append('%s: %s %s: %s' % (director, svc['name'], label, state))
+            sorry = svc.get('sorry_server') or {}
             for (address, port), dest in sorted(dests.items()):
                 label = _hostport(address, port)
+                if info.get('ha') == 'keepalived' and (address, port) == (sorry.get('address'), sorry.get('port')):
+                    lines.append('    %-30s %-20s %6d %7d %8d %6s  %s' % (
+                        label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
+                        dest['stats'].get('cps', 0), 'sorry server (no real server is up)'))
+                    continue
                 lines.append('    %-30s %-20s %6d %7d %8d %6s  %s' % (
                     label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
                     dest['stats'].get('cps', 0), 'not declared'))

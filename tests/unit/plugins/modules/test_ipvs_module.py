@@ -906,3 +906,23 @@ def test_wait_idle_takes_only_real_server_addresses(run_module, kernel, value, f
     res = run_module(ipvs_module.main, {'services': [web()], 'wait_idle': value}, expect_fail=True)
     assert res['field'] == field and res['msg'].startswith(field + ': ')
     assert kernel.calls == []
+
+
+def test_only_weights_of_changes_that_servers_weight_and_nothing_else(run_module, kernel, tmp_path):
+    # live: web with .11 and .12 plus a server added by hand (.99), and a service nobody declares
+    apply(run_module, [web(destinations=[{'address': '198.51.100.11', 'weight': 1}, {'address': '198.51.100.12', 'weight': 2},
+                                         {'address': '198.51.100.99', 'weight': 5}]), web(port=8443)])
+    before = kernel.save()
+    # the declaration meanwhile lost .99, gained .13 and changed .11's weight: none of that may go live
+    declared = [web(destinations=[{'address': '198.51.100.11', 'weight': 4}, {'address': '198.51.100.12', 'weight': 2},
+                                  {'address': '198.51.100.13'}])]
+    (tmp_path / '198.51.100.12').touch()
+    res = apply(run_module, declared, drained_dir=str(tmp_path), only_weights_of=['198.51.100.12'], purge=True,
+                drain_timeout=30)
+    assert res['commands'] == ['-e -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 0']
+    assert kernel.save() == before.replace('198.51.100.12:80 -g -w 2', '198.51.100.12:80 -g -w 0')
+    assert apply(run_module, declared, drained_dir=str(tmp_path), only_weights_of=['198.51.100.12'])['changed'] is False
+    (tmp_path / '198.51.100.12').unlink()
+    res = apply(run_module, declared, drained_dir=str(tmp_path), only_weights_of=['198.51.100.12'])
+    assert res['commands'] == ['-e -t 192.0.2.100:80 -r 198.51.100.12:80 -g -w 2']
+    assert kernel.save() == before

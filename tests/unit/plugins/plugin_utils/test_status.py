@@ -134,3 +134,29 @@ def test_read_hosts_takes_what_the_playbook_registered_and_names_hosts_not_read(
     out = cluster_status(SERVICES, got_directors, got_real_servers, unread)
     assert out['problems'][:2] == ['lb2: could not be read (unreachable or failed), so it is left out',
                                    'web2: could not be read (unreachable or failed), so it is left out']
+
+
+def test_keepalived_sorry_server_in_the_table_is_named_not_flagged_as_undeclared():
+    services = normalise_services([{'name': 'www', 'vip': '192.0.2.100', 'port': 80, 'scheduler': 'wrr',
+                                    'real_servers': [{'group': 'lvs_real_servers'}],
+                                    'sorry_server': {'address': '127.0.0.1', 'port': 80}}], HOSTVARS, GROUPS)
+    directors, real_servers = healthy()
+    for name in directors:  # every web down: keepalived put the sorry server in
+        directors[name]['services'][0]['destinations'] = [dict(dest('127.0.0.1', 1), port=80)]
+    out = cluster_status(services, directors, real_servers)
+    assert [line for line in out['lines'] if 'sorry server' in line] == [
+        '    127.0.0.1:80                   lb1                       1       0        0      3  sorry server (no real server is up)',
+        '    127.0.0.1:80                   lb2                       1       0        0      3  sorry server (no real server is up)']
+    assert out['problems'] == ['lb1: www 192.0.2.11:80 (web1): out: health check failed',
+                               'lb1: www 192.0.2.12:80 (web2): out: health check failed',
+                               'lb2: www 192.0.2.11:80 (web1): out: health check failed',
+                               'lb2: www 192.0.2.12:80 (web2): out: health check failed']
+
+
+def test_keepalived_director_without_vips_is_not_called_master():
+    services = normalise_services([{'name': 'marked', 'fwmark': 7, 'real_servers': [{'group': 'lvs_real_servers'}]}],
+                                  HOSTVARS, GROUPS)
+    directors = {'lb1': director('keepalived', ['192.0.2.1/24'], [])}
+    directors['lb1']['services'] = []
+    out = cluster_status(services, directors, {})
+    assert '  lb1                  keepalived  keepalived active -' in out['lines']

@@ -152,3 +152,10 @@ def test_drain_of_a_host_that_serves_nothing_is_refused(tmp_path):
     rc, out = run(tmp_path, 'web1', 'realserver', 'drain', {'lvs_virtual_services': services})
     assert rc != 0
     assert 'lvs_virtual_services: web1 serves no service, so there is nothing to drain or restore' in out
+
+
+# The page goes into the nginx site: anything that could end its string or add a directive is refused.
+def test_web_page_content_that_could_break_the_nginx_site_is_refused(tmp_path):
+    rc, out = run(tmp_path, 'web1', 'web', 'preflight', {'lvs_virtual_services': GOOD, 'web_page_content': 'x";\n'})
+    assert rc != 0
+    assert 'web_page_content: must be up to 200 printable ASCII characters' in ' '.join(out.split())

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import check_settings as _check_settings
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     ModelError,
+    host_address,
     normalise_services,
     services_served_by,
     to_ipvs_services,
@@ -56,6 +57,14 @@ def ipvs_services(services):
     return _wrap(to_ipvs_services, services)
 
 
+def real_server_address(host, hostvars):
+    """The canonical address the directors use for an inventory host, as the data model resolves it."""
+    addr, problem = host_address(hostvars, host)
+    if addr is None:
+        _fail('invalid LVS cluster data model', ['%s: %s' % (host, problem)])
+    return addr.compressed
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -63,4 +72,5 @@ class FilterModule:
             'check_settings': check_settings,
             'served_by': served_by,
             'ipvs_services': ipvs_services,
+            'real_server_address': real_server_address,
         }

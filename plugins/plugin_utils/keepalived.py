@@ -35,7 +35,7 @@ SETTINGS_DEFAULTS = {
 
 
 def _networks(facts):
-    """(address, network) of every address configured on the host, from its gathered facts."""
+    """(interface, address, network) of every address configured on the host, from its gathered facts."""
     for name in facts.get('interfaces') or []:
         iface = facts.get(name.replace('-', '_').replace(':', '_')) or facts.get(name) or {}
         if not isinstance(iface, Mapping):
@@ -43,20 +43,22 @@ def _networks(facts):
         ipv4 = [iface.get('ipv4')] if isinstance(iface.get('ipv4'), Mapping) else list(iface.get('ipv4') or [])
         for entry in ipv4 + list(iface.get('ipv4_secondaries') or []):
             if isinstance(entry, Mapping) and entry.get('address') and entry.get('netmask'):
-                yield entry['address'], ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']), strict=False)
+                yield name, entry['address'], ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']),
+                                                                   strict=False)
         for entry in iface.get('ipv6') or []:
             if isinstance(entry, Mapping) and entry.get('address') and entry.get('prefix'):
                 address = entry['address'].split('%')[0]
-                yield address, ipaddress.ip_network('%s/%s' % (address, entry['prefix']), strict=False)
+                yield name, address, ipaddress.ip_network('%s/%s' % (address, entry['prefix']), strict=False)
 
 
-def _address_beside(facts, vrrp_address):
-    """The host's own address on the subnet of vrrp_address (the one it sends VRRP from), or None."""
+def _address_beside(facts, vrrp_address, interface=None):
+    """The host's own address on the subnet of vrrp_address (the one it sends VRRP from), or None; one on
+    `interface` (the instance's) first."""
     target = ipaddress.ip_address(vrrp_address)
-    for address, network in _networks(facts if isinstance(facts, Mapping) else {}):
-        if target in network and network.num_addresses > 1 and ipaddress.ip_address(address) != target:
-            return address
-    return None
+    found = [(name, address) for name, address, network in _networks(facts if isinstance(facts, Mapping) else {})
+             if target in network and network.num_addresses > 1 and ipaddress.ip_address(address) != target]
+    found.sort(key=lambda item: item[0] != interface)
+    return found[0][1] if found else None
 
 
 def _name(kind, address):
@@ -90,7 +92,9 @@ class _Builder:
             self.err('keepalived settings', 'must be a mapping of keepalived_* settings, got %s' % describe(settings))
 
     def err(self, path, message):
-        self.errors.append('%s: %s' % (path, message))
+        problem = '%s: %s' % (path, message)
+        if problem not in self.errors:  # a setting read twice is reported once
+            self.errors.append(problem)
 
     def checked(self, var, check_value, *args, **kwargs):
         """check_value(*args, **kwargs) from lvs_validate, or None with its problem recorded for var."""
@@ -211,42 +215,82 @@ class _Builder:
         return result
 
     # -- unicast VRRP: where multicast is blocked (clouds), each instance sends to the other directors --------
-    def own_address(self, host, vrrp_address):
-        """host's address beside vrrp_address: keepalived_unicast_address (one per host), else from its facts."""
-        var = 'keepalived_unicast_address' if host == self.hostname else 'keepalived_unicast_address (host %s)' % host
+    def _director_setting(self, host, name):
+        if host == self.hostname:
+            return self.settings[name]
         try:
-            given = self.settings['unicast_address'] if host == self.hostname else \
-                self.hostvars[host].get('keepalived_unicast_address', '')
+            return self.hostvars[host].get('keepalived_' + name, SETTINGS_DEFAULTS[name])
+        except (KeyError, AttributeError, TypeError):
+            return SETTINGS_DEFAULTS[name]
+
+    def explicit_addresses(self, host):
+        """{family: address} of keepalived_unicast_address (one address, or a list of one per family)."""
+        var = 'keepalived_unicast_address' if host == self.hostname else 'keepalived_unicast_address (host %s)' % host
+        given = self._director_setting(host, 'unicast_address')
+        if given in ('', None, []):
+            return {}
+        result = {}
+        for value in (given if isinstance(given, list) else [given]):
+            addr = self.checked(var, check.ip_address, value)
+            if addr is None:
+                continue
+            family = check.family_of(addr)
+            if family in result:
+                self.err(var, 'give at most one address per family, got %s and %s' % (result[family], addr.compressed))
+            result.setdefault(family, addr.compressed)
+        return result
+
+    def own_address(self, host, inst):
+        """host's address for instance inst: keepalived_unicast_address of its family, else from its facts."""
+        explicit = self.explicit_addresses(host).get(inst['family'])
+        if explicit:
+            return explicit
+        try:
             facts = self.hostvars[host].get('ansible_facts') or {}
         except (KeyError, AttributeError, TypeError):
-            given, facts = '', {}
-        if given not in ('', None):
-            addr = self.checked(var, check.ip_address, given)
-            return addr.compressed if addr is not None else None
-        found = _address_beside(facts, vrrp_address)
+            facts = {}
+        found = _address_beside(facts, inst['address'], inst['interface'])
         if found is None:
+            var = 'keepalived_unicast_address' if host == self.hostname else 'keepalived_unicast_address (host %s)' % host
             self.err(var, 'no address of %s on the subnet of %s is known for unicast VRRP: gather its facts in '
                           'this play (every director in one play), or set keepalived_unicast_address on it'
-                     % (host, vrrp_address))
+                     % (host, inst['address']))
             return None
-        addr = self.checked(var, check.ip_address, found)
+        addr = self.checked('facts of %s' % host, check.ip_address, found)
         return addr.compressed if addr is not None else None
 
     def unicast(self, instances):
         """With keepalived_unicast: unicast_src_ip and unicast_peers of each instance (known once facts are)."""
-        if not self.boolean('keepalived_unicast', self.settings['unicast']):
-            return
-        if self.settings['unicast_address'] not in ('', None):
-            self.checked('keepalived_unicast_address', check.ip_address, self.settings['unicast_address'])
-        if self.placement is None:
-            return  # preflight: no facts yet
+        mine = self.boolean('keepalived_unicast', self.settings['unicast'])
+        for host in self.directors:
+            self.explicit_addresses(host)  # checked now, before anything changes (preflight)
+            if host == self.hostname:
+                continue
+            try:  # only where the inventory sets it for that director (play or role vars are the same for all)
+                if 'keepalived_unicast' not in self.hostvars[host]:
+                    continue
+                theirs = self.hostvars[host]['keepalived_unicast']
+            except (KeyError, TypeError):
+                continue
+            try:
+                differs = check.boolean(theirs) != mine
+            except Invalid:
+                differs = False  # its own run names the bad value
+            if differs:
+                self.err('keepalived_unicast', 'is %s here but %s on %s: every director must use the same '
+                                               '(multicast and unicast VRRP do not hear each other)'
+                         % (mine, not mine, host))
+        if not mine or self.placement is None:
+            return  # multicast, or preflight (no facts yet)
         for inst in instances:
-            family = inst['family']
-            src = self.own_address(self.hostname, inst['address'])
-            peers = [self.own_address(host, inst['address']) for host in self.directors if host != self.hostname]
-            addresses = [a for a in [src] + peers if a is not None]
-            for address in addresses:
-                if check.family_of(ipaddress.ip_address(address)) != family:
+            src = self.own_address(self.hostname, inst)
+            peers = [self.own_address(host, inst) for host in self.directors if host != self.hostname]
+            known = [a for a in [src] + peers if a is not None]
+            if len(set(known)) != len(known):
+                self.err('keepalived_unicast_address', 'directors share an address for %s (%s): each needs its own'
+                         % (inst['address'], ', '.join(known)))
+            for address in known:
+                if check.family_of(ipaddress.ip_address(address)) != inst['family']:
                     self.err('keepalived_unicast_address', '%s is not of the family of %s' % (address, inst['address']))
             inst['unicast_src_ip'] = src
             inst['unicast_peers'] = [a for a in peers if a is not None]

@@ -175,3 +175,18 @@ def test_unicast_vrrp_names_source_and_peer_and_multicast_is_the_default(conf):
         block(text, 'vrrp_instance lvs_gw_198_51_100_1')
     assert '    unicast_src_ip 2001:db8::1\n    unicast_peer {\n        2001:db8::2\n    }\n' in \
         block(text, 'vrrp_instance lvs_vip_2001_db8__100')
+
+
+def test_unicast_with_one_director_renders_no_empty_peer_block():
+    hostvars = copy.deepcopy(HOSTVARS)
+    hostvars['lb1']['ansible_facts'] = {'interfaces': ['eth0'], 'eth0': {
+        'ipv4': {'address': '192.0.2.1', 'netmask': '255.255.255.0'}}}
+    normalised = normalise_services(copy.deepcopy(SERVICES[:1]), hostvars, GROUPS)
+    env = Environment(loader=FileSystemLoader(str(ROOT / 'roles/keepalived/templates')), trim_blocks=True,
+                      undefined=StrictUndefined)
+    env.filters['comment'] = lambda s: '# ' + s
+    text = env.get_template('keepalived.conf.j2').render(
+        __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1'], hostvars,
+                                              {'interface': 'eth0', 'unicast': True}, {}),
+        ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE)
+    assert 'unicast' not in text

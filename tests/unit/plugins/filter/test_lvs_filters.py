@@ -28,7 +28,22 @@ SERVICE = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'g
 
 
 def test_filter_names():
-    assert sorted(FILTERS) == ['check_settings', 'ipvs_services', 'served_by', 'virtual_services']
+    assert sorted(FILTERS) == ['check_settings', 'ipvs_services', 'real_server_address', 'served_by', 'virtual_services']
+
+
+@pytest.mark.parametrize('host, hostvars, expected', [
+    ('web1', {'web1': {'lvs_real_server_address': '2001:DB8:0::11', 'ansible_host': '192.0.2.11'}}, '2001:db8::11'),
+    ('web1', {'web1': {'ansible_host': '192.0.2.11'}}, '192.0.2.11'),
+    # ansible_host a DNS name: the inventory name, when it is an address
+    ('192.0.2.12', {'192.0.2.12': {'ansible_host': 'web2.example'}}, '192.0.2.12'),
+])
+def test_real_server_address_as_the_model_resolves_it(host, hostvars, expected):
+    assert FILTERS['real_server_address'](host, hostvars) == expected
+
+
+def test_real_server_address_fails_naming_the_host():
+    with pytest.raises(AnsibleFilterError, match='web3: no IP address: set lvs_real_server_address'):
+        FILTERS['real_server_address']('web3', {'web3': {'ansible_host': 'web3.example'}})
 
 
 def test_chain_of_filters():

@@ -382,3 +382,42 @@ def test_unicast_needs_an_address_for_every_director():
 def test_bad_unicast_settings(settings, hostvars_extra, expected):
     found = errors([WEB], hostvars=unicast_hostvars(**hostvars_extra), placement={}, **settings)
     assert len(found) >= 1 and found[0].startswith(expected), found
+
+
+def test_every_explicit_unicast_address_is_checked_in_preflight_already():
+    hostvars = unicast_hostvars(lb3={'keepalived_unicast_address': 'not-an-ip'})
+    found = errors([WEB], unicast=True, hostvars=hostvars)  # no placement: preflight
+    assert len(found) == 1 and found[0].startswith('keepalived_unicast_address (host lb3): '), found
+
+
+def test_directors_must_agree_on_unicast():
+    hostvars = unicast_hostvars(lb2={'keepalived_unicast': False})
+    assert errors([WEB], unicast=True, hostvars=hostvars, placement={}) == [
+        'keepalived_unicast: is True here but False on lb2: every director must use the same '
+        '(multicast and unicast VRRP do not hear each other)']
+
+
+def test_directors_need_addresses_of_their_own():
+    hostvars = unicast_hostvars(lb2={'keepalived_unicast_address': '192.0.2.1'})
+    assert errors([WEB], unicast=True, hostvars=hostvars, placement={}) == [
+        'keepalived_unicast_address: directors share an address for 192.0.2.100 (192.0.2.1, 192.0.2.1, 192.0.2.3): '
+        'each needs its own']
+
+
+def test_one_explicit_address_per_family_for_dual_stack():
+    hostvars = unicast_hostvars(lb2={'keepalived_unicast_address': ['2001:db8::22', '192.0.2.22']})
+    v4, v6 = config([WEB, V6], unicast=True, hostvars=hostvars, placement={})['instances']
+    assert v4['unicast_peers'] == ['192.0.2.22', '192.0.2.3'] and v6['unicast_peers'] == ['2001:db8::22', '2001:db8::3']
+    hostvars = unicast_hostvars(lb2={'keepalived_unicast_address': ['192.0.2.22', '192.0.2.23']})
+    assert errors([WEB], unicast=True, hostvars=hostvars, placement={}) == [
+        'keepalived_unicast_address (host lb2): give at most one address per family, got 192.0.2.22 and 192.0.2.23']
+
+
+def test_the_address_on_the_instances_interface_comes_first():
+    hostvars = unicast_hostvars()
+    facts = hostvars['lb1']['ansible_facts']
+    facts['interfaces'] = ['lo', 'eth0', 'eth1']
+    facts['eth0'] = {'ipv4': {'address': '192.0.2.41', 'netmask': '255.255.255.0'}}
+    facts['eth1'] = {'ipv4': {'address': '192.0.2.1', 'netmask': '255.255.255.0'}}
+    inst = config([WEB], unicast=True, hostvars=hostvars, placement={'192.0.2.100': 'eth1'})['instances'][0]
+    assert inst['unicast_src_ip'] == '192.0.2.1'

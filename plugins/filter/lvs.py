@@ -57,10 +57,13 @@ def ipvs_services(services):
     return _wrap(to_ipvs_services, services)
 
 
-def real_server_address(host, hostvars):
-    """The canonical address the directors use for an inventory host, as the data model resolves it."""
+def real_server_address(host, hostvars, strict=True):
+    """The canonical address the directors use for an inventory host, as the data model resolves it.
+    strict=False: '' for a host that has none (e.g. a director known by name only) instead of an error."""
     addr, problem = host_address(hostvars, host)
     if addr is None:
+        if not strict:
+            return ''
         _fail('invalid LVS cluster data model', ['%s: %s' % (host, problem)])
     return addr.compressed
 

@@ -41,9 +41,10 @@ def test_real_server_address_as_the_model_resolves_it(host, hostvars, expected):
     assert FILTERS['real_server_address'](host, hostvars) == expected
 
 
-def test_real_server_address_fails_naming_the_host():
+def test_real_server_address_fails_naming_the_host_unless_not_strict():
     with pytest.raises(AnsibleFilterError, match='web3: no IP address: set lvs_real_server_address'):
         FILTERS['real_server_address']('web3', {'web3': {'ansible_host': 'web3.example'}})
+    assert FILTERS['real_server_address']('lb1', {'lb1': {'ansible_host': 'lb1.example'}}, False) == ''
 
 
 def test_chain_of_filters():

@@ -8,17 +8,7 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
-
-def _networks(facts, name):
-    """Networks configured on interface NAME, from gathered facts."""
-    iface = facts.get(name.replace('-', '_').replace(':', '_')) or facts.get(name) or {}
-    ipv4 = [iface.get('ipv4')] if isinstance(iface.get('ipv4'), dict) else list(iface.get('ipv4') or [])
-    for entry in ipv4 + list(iface.get('ipv4_secondaries') or []):
-        if entry.get('address') and entry.get('netmask'):
-            yield ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']), strict=False)
-    for entry in iface.get('ipv6') or []:
-        if entry.get('address') and entry.get('prefix'):
-            yield ipaddress.ip_network('%s/%s' % (entry['address'].split('%')[0], entry['prefix']), strict=False)
+from ansible_collections.lvs.cluster.plugins.plugin_utils.facts import interface_addresses
 
 
 def vip_interfaces(vips, facts, interface='', var_name='director_vip_interface'):
@@ -33,7 +23,7 @@ def vip_interfaces(vips, facts, interface='', var_name='director_vip_interface')
     for vip in vips:
         address = ipaddress.ip_address(vip)
         found = [n for n in names
-                 if any(address in net and net.num_addresses > 1 for net in _networks(facts, n))]
+                 if any(address in net and net.num_addresses > 1 for _own, net in interface_addresses(facts, n))]
         chosen = interface or (found[0] if found else fallback)
         if not chosen:
             raise AnsibleFilterError(

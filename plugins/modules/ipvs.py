@@ -392,6 +392,11 @@ def write_atomic(module, path, text, mode):
         module.set_context_if_different(path, context, False)
 
 
+def waited(keys, busy):
+    """The `drained` / `idle` result: the (service id, real server id) entries waited for, and those still busy."""
+    return dict(waited_for=['%s -r %s' % k for k in keys], still_active=['%s -r %s' % k for k in busy])
+
+
 def held_out_addresses(module, path):
     """The canonical addresses named by the files in drained_dir (none when it does not exist)."""
     if not path:
@@ -458,8 +463,7 @@ def main():
         ipvsadm.restore(todo.first)
         if todo.last:
             busy = ipvsadm.wait_idle(todo.draining, p['drain_timeout'])
-            result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining],
-                                     still_active=['%s -r %s' % k for k in busy])
+            result['drained'] = waited(todo.draining, busy)
             ipvsadm.restore(todo.last)
         # Confirm the kernel took every line (-R goes on after an error): -S must print what was
         # planned; the thresholds listing is only read again when a line set other thresholds.
@@ -473,13 +477,13 @@ def main():
     else:
         rules = render(todo.after)
         if todo.draining:
-            result['drained'] = dict(waited_for=['%s -r %s' % k for k in todo.draining], still_active=[])
+            result['drained'] = waited(todo.draining, [])
 
     if wait_for:
         keys = [(sid, did) for sid, svc in sorted(todo.after.items()) for did, dest in sorted(svc['destinations'].items())
                 if dest['address'] in wait_for]
         busy = [] if module.check_mode else ipvsadm.wait_idle(keys, p['drain_timeout'])
-        result['idle'] = dict(waited_for=['%s -r %s' % k for k in keys], still_active=['%s -r %s' % k for k in busy])
+        result['idle'] = waited(keys, busy)
 
     if p['save_path']:
         content, mode = saved_file(p['save_path'])

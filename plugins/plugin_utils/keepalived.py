@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import Invalid, describe, key_text
+from ansible_collections.lvs.cluster.plugins.plugin_utils.facts import interface_addresses
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError
 
 # keepalived's own names for the forwarding methods and protocols.
@@ -34,28 +35,13 @@ SETTINGS_DEFAULTS = {
 }
 
 
-def _networks(facts):
-    """(interface, address, network) of every address configured on the host, from its gathered facts."""
-    for name in facts.get('interfaces') or []:
-        iface = facts.get(name.replace('-', '_').replace(':', '_')) or facts.get(name) or {}
-        if not isinstance(iface, Mapping):
-            continue
-        ipv4 = [iface.get('ipv4')] if isinstance(iface.get('ipv4'), Mapping) else list(iface.get('ipv4') or [])
-        for entry in ipv4 + list(iface.get('ipv4_secondaries') or []):
-            if isinstance(entry, Mapping) and entry.get('address') and entry.get('netmask'):
-                yield name, entry['address'], ipaddress.ip_network('%s/%s' % (entry['address'], entry['netmask']),
-                                                                   strict=False)
-        for entry in iface.get('ipv6') or []:
-            if isinstance(entry, Mapping) and entry.get('address') and entry.get('prefix'):
-                address = entry['address'].split('%')[0]
-                yield name, address, ipaddress.ip_network('%s/%s' % (address, entry['prefix']), strict=False)
-
-
 def _address_beside(facts, vrrp_address, interface=None):
     """The host's own address on the subnet of vrrp_address (the one it sends VRRP from), or None; one on
     `interface` (the instance's) first."""
     target = ipaddress.ip_address(vrrp_address)
-    found = [(name, address) for name, address, network in _networks(facts if isinstance(facts, Mapping) else {})
+    facts = facts if isinstance(facts, Mapping) else {}
+    found = [(name, address) for name in facts.get('interfaces') or []
+             for address, network in interface_addresses(facts, name)
              if target in network and network.num_addresses > 1 and ipaddress.ip_address(address) != target]
     found.sort(key=lambda item: item[0] != interface)
     return found[0][1] if found else None
@@ -112,13 +98,7 @@ class _Builder:
 
     # -- priorities: every director's, so the highest one starts as MASTER -------------------------
     def priority_of(self, host, index):
-        if host == self.hostname:
-            value = self.settings['priority']
-        else:
-            try:
-                value = self.hostvars[host].get('keepalived_priority', 0)
-            except (KeyError, AttributeError, TypeError):
-                value = 0
+        value = self._director_setting(host, 'priority')
         if value in (0, None):
             return max(1, DEFAULT_PRIORITY - PRIORITY_STEP * index)
         return value

@@ -97,6 +97,17 @@ def _dest_state(declared, dest, held_out, keepalived, inhibit):
     return 'ok', False
 
 
+ROW = '    %-30s %-20s %6s %7s %8s %6s  %s'
+
+
+def _row(label, director, dest, state):
+    """One real server line of a service; '-' for the numbers of one that is not in the table."""
+    if dest is None:
+        return ROW % (label, director, '-', '-', '-', '-', state)
+    return ROW % (label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
+                  dest['stats'].get('cps', 0), state)
+
+
 def _services(services, directors, problems):
     live = dict((name, _live_services(info)) for name, info in directors.items())
     lines = ['SERVICES']
@@ -105,8 +116,7 @@ def _services(services, directors, problems):
         key = _service_key(svc['protocol'], svc.get('vip'), svc.get('port'), svc.get('fwmark'), svc['family'])
         declared_keys.add(key)
         lines.append('  %s  %s  %s  %s' % (svc['name'], _target(svc), svc['scheduler'], svc['forwarding']))
-        lines.append('    %-30s %-20s %6s %7s %8s %6s  %s' % ('real server', 'director', 'weight', 'active',
-                                                              'inactive', 'cps', 'state'))
+        lines.append(ROW % ('real server', 'director', 'weight', 'active', 'inactive', 'cps', 'state'))
         seen = {}
         for director in sorted(directors):
             info = directors[director]
@@ -122,25 +132,16 @@ def _services(services, directors, problems):
                 dest = dests.pop((rs['address'], rs['port']), None)
                 state, bad = _dest_state(rs, dest, held_out, info.get('ha') == 'keepalived', svc.get('inhibit_on_failure'))
                 label = _hostport(rs['address'], rs['port']) + (' (%s)' % rs['host'] if rs.get('host') else '')
-                if dest is None:
-                    lines.append('    %-30s %-20s %6s %7s %8s %6s  %s' % (label, director, '-', '-', '-', '-', state))
-                else:
-                    lines.append('    %-30s %-20s %6d %7d %8d %6s  %s' % (
-                        label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
-                        dest['stats'].get('cps', 0), state))
+                lines.append(_row(label, director, dest, state))
                 if bad:
                     problems.append('%s: %s %s: %s' % (director, svc['name'], label, state))
             sorry = svc.get('sorry_server') or {}
             for (address, port), dest in sorted(dests.items()):
                 label = _hostport(address, port)
                 if info.get('ha') == 'keepalived' and (address, port) == (sorry.get('address'), sorry.get('port')):
-                    lines.append('    %-30s %-20s %6d %7d %8d %6s  %s' % (
-                        label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
-                        dest['stats'].get('cps', 0), 'sorry server (no real server is up)'))
+                    lines.append(_row(label, director, dest, 'sorry server (no real server is up)'))
                     continue
-                lines.append('    %-30s %-20s %6d %7d %8d %6s  %s' % (
-                    label, director, dest['weight'], dest['active_connections'], dest['inactive_connections'],
-                    dest['stats'].get('cps', 0), 'not declared'))
+                lines.append(_row(label, director, dest, 'not declared'))
                 problems.append('%s: %s %s is in the table but not declared' % (director, svc['name'], label))
         if len(set(tuple(v) for v in seen.values())) > 1:
             problems.append('service %s: the directors disagree (%s)' % (svc['name'], '; '.join(

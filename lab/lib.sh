@@ -52,7 +52,10 @@ with_lock() {
 
 close_lock_fds() { local fd; for fd in "${LAB_LOCK_FDS[@]}"; do eval "exec $fd>&-"; done; }
 
-docker_env() { echo "export DOCKER_HOST=tcp://127.0.0.1:$LAB_PORT"; }
+# LVS_LAB_VM: the engine is the lab VM's, whose host side (its /etc/modprobe.d, its modules) a scenario may change.
+docker_env() {
+  printf '%s\n' "export DOCKER_HOST=tcp://127.0.0.1:$LAB_PORT" "export LVS_LAB_VM=1" "export LVS_LAB_VM_MODPROBE_D=/etc/modprobe.d"
+}
 
 # Host-side docker client for the lab engine.
 lab_docker() { DOCKER_HOST=tcp://127.0.0.1:$LAB_PORT docker "$@"; }

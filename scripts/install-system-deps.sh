@@ -7,6 +7,7 @@ command -v shellcheck >/dev/null || need+=(shellcheck)   # ansible-test sanity's
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v git >/dev/null || need+=(git)
 [ -x /usr/sbin/arptables-legacy ] || need+=(arptables)   # tests/unit/scripts: lvs-netstate's arp-hide
+command -v nft >/dev/null || need+=(nftables)           # tests/unit/scripts: lvs-netstate's arp-nft
 [ ${#need[@]} -eq 0 ] && exit 0
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "installing system packages: ${need[*]}"

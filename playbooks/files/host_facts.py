@@ -41,6 +41,15 @@ def sysctl(name):
         return None
 
 
+def ipvs_size():
+    """The size of IPVS's connection hash table ("IP Virtual Server version 1.2.1 (size=4096)"), or None."""
+    first = text('/proc/net/ip_vs')
+    head = first.split('\n', 1)[0] if first else ''
+    if '(size=' not in head:
+        return None
+    return int(head.split('(size=', 1)[1].split(')', 1)[0])
+
+
 def unit_states(units):
     if not units:
         return {}
@@ -84,6 +93,8 @@ def main():
         'sysctl': {name: sysctl(name) for name in sorted(set(SYSCTLS) | set(want.get('sysctl', [])))},
         'arptables': run('arptables-legacy', '-L', '-n') if os.path.exists('/usr/sbin/arptables-legacy') else '',
         'ipvs': run('ipvsadm', '-S', '-n') if os.path.exists('/usr/sbin/ipvsadm') else '',
+        'ipvs_size': ipvs_size(),
+        'nftables': run('nft', 'list', 'ruleset') if os.path.exists('/usr/sbin/nft') else '',
         'units': unit_states(want.get('units', [])),
         'files': {path: file_facts(path) for path in want.get('files', [])},
         'texts': {path: text(path) for path in want.get('texts', [])},

@@ -95,6 +95,14 @@ stale:
   description: With O(keep_stale), whether items that the data file no longer lists are still held.
   returned: always
   type: bool
+notes:
+  description:
+    - What the script cannot change, also given as warnings; today a kernel module parameter that differs from the
+      data file's while the module is loaded (it takes effect when the module is next loaded).
+  returned: always
+  type: list
+  elements: str
+  sample: ["module ip_vs conn_tab_bits=12 (loaded so; conn_tab_bits=20 is used when ip_vs is next loaded)"]
 """
 
 import os
@@ -149,6 +157,7 @@ class Netstate(object):
         self.unit = 'lvs-netstate@%s.service' % self.p['instance']
         self.data_file = '%s/%s.conf' % (DATA_DIR, self.p['instance'])
         self.changes = []
+        self.notes = []
         self.systemctl = module.get_bin_path('systemctl', required=True)
 
     def fail(self, msg, **kw):
@@ -180,9 +189,21 @@ class Netstate(object):
             write(path, content, mode)
         return True
 
+    def lines(self, out):
+        """The script's change lines; its "! " notes (a module parameter fixed at load time) become warnings."""
+        changes = []
+        for line in out.splitlines():
+            if line.startswith('! '):
+                if line[2:] not in self.notes:
+                    self.notes.append(line[2:])
+                    self.module.warn(line[2:])
+            elif line.strip():
+                changes.append(line)
+        return changes
+
     def script_lines(self, argv):
         _rc, out = self.run(argv)
-        return [line for line in out.splitlines() if line.strip()]
+        return self.lines(out)
 
     def present(self):
         for key in ('script', 'unit', 'data'):
@@ -229,7 +250,7 @@ class Netstate(object):
         rc, out, err = self.module.run_command(['/bin/sh', script, 'status', data_file], environ_update=C_LOCALE)
         if rc not in (0, 1):
             raise StatusUnavailable('lvs-netstate status %s: status %d: %s' % (data_file, rc, err.strip()))
-        return [line for line in out.splitlines() if line.strip()]
+        return self.lines(out)
 
     def check_apply(self, data, script_changed):
         """Check mode: ask the (new) script what applying the new data file would change."""
@@ -293,7 +314,7 @@ def main():
         netstate.present()
     else:
         netstate.absent()
-    result = dict(changed=bool(netstate.changes), changes=netstate.changes, stale=netstate.stale)
+    result = dict(changed=bool(netstate.changes), changes=netstate.changes, stale=netstate.stale, notes=netstate.notes)
     if module._diff and netstate.diff is not None:
         result['diff'] = netstate.diff
     result['invocation'] = invocation(module.params)

@@ -156,10 +156,15 @@ def _services(services, directors, problems):
 
 
 def _arp_method(facts, vips):
+    """How the host keeps quiet in ARP for all of vips: arptables or nftables drop rules, ARP sysctls, or none."""
     sysctl = facts.get('sysctl') or {}
-    arptables = facts.get('arptables') or ''
-    if vips and all(('-d %s' % vip) in arptables for vip in vips):
-        return 'arptables'
+    arptables = set(line.strip() for line in (facts.get('arptables') or '').splitlines())
+    nftables = set(line.strip() for line in (facts.get('nftables') or '').splitlines())
+    # Per VIP: during a switch between the two rule kinds (kept until the stale items go) each VIP has one.
+    kinds = [('arptables' if ('-j DROP -d %s' % vip) in arptables else '')
+             or ('nftables' if ('arp daddr ip %s drop' % vip) in nftables else '') for vip in vips]
+    if vips and all(kinds):
+        return '+'.join(sorted(set(kinds)))
     try:
         if int(sysctl.get('net.ipv4.conf.all.arp_ignore') or 0) >= 1 and \
                 int(sysctl.get('net.ipv4.conf.all.arp_announce') or 0) >= 2:
@@ -188,7 +193,7 @@ def _real_servers(services, real_servers, problems):
         ipv4_hidden = [vip for vip in want if ':' not in vip]
         arp = _arp_method(facts, ipv4_hidden) if ipv4_hidden else '-'
         if arp == 'none':
-            problems.append('%s: answers ARP for %s (neither ARP sysctls nor arptables rules)' % (
+            problems.append('%s: answers ARP for %s (no ARP sysctls, arptables or nftables rules)' % (
                 name, ', '.join(sorted(ipv4_hidden))))
         gateways = sorted(set(s['gateway'] for s, _rs in served if s['forwarding'] == 'nat' and s.get('gateway')))
         for gateway in gateways:

@@ -12,6 +12,8 @@ Expectations per host (every key optional; what is listed is compared exactly):
   links_up: [ifname, ...]                        these interfaces are up
   sysctl: {name: value}
   arptables: [rule, ...]                         exactly these rules (arptables-legacy -L -n, stripped)
+  nft_arp: [rule, ...]                           exactly these rules in nftables' arp tables (nft list ruleset)
+  ipvs_size: N                                   IPVS's connection table has N buckets (/proc/net/ip_vs)
   default_route: [gateway, ...]
   units: {unit: active|inactive|...}
   files: {path: true|false|mode}                 exists or not; a mode string ("0600") also checks the mode
@@ -83,6 +85,21 @@ def test_sysctl(host):
 def test_arptables(host):
     rules = [line.strip() for line in facts(host)['arptables'].splitlines() if line.startswith('-j ')]
     assert rules == expect(host, 'arptables')
+
+
+def test_nft_arp(host):
+    rules, family = [], None
+    for line in facts(host)['nftables'].splitlines():
+        words = line.split()
+        if line.startswith('table '):
+            family = words[1]
+        elif family == 'arp' and words and words[0] not in ('chain', 'type', '}'):
+            rules.append(line.strip())
+    assert rules == expect(host, 'nft_arp')
+
+
+def test_ipvs_size(host):
+    assert facts(host)['ipvs_size'] == expect(host, 'ipvs_size')
 
 
 def test_default_route(host):

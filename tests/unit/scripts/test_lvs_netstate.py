@@ -7,8 +7,8 @@ runs in them through `nsenter`, and a namespace is used only once it is seen to 
 process's own, so nothing on this machine's network changes. /sys/module is a tmpfs there, with a
 fake modprobe on PATH that logs its argument and creates /sys/module/NAME.
 
-Needs root, util-linux (unshare, nsenter), iproute2 and arptables-legacy (scripts/install-system-deps.sh
-installs it). Without them the tests fail, saying what is missing: a skipped test would prove nothing.
+Needs root, util-linux (unshare, nsenter), iproute2, arptables-legacy and nft (scripts/install-system-deps.sh
+installs them). Without them the tests fail, saying what is missing: a skipped test would prove nothing.
 """
 
 from __future__ import annotations
@@ -150,6 +150,8 @@ def _missing_requirements():
             problems.append('%s on PATH' % tool)
     if not os.access(ARPTABLES, os.X_OK):
         problems.append('%s (Debian package arptables: run scripts/install-system-deps.sh)' % ARPTABLES)
+    if shutil.which('nft') is None:
+        problems.append('nft (Debian package nftables: run scripts/install-system-deps.sh)')
     if not problems:
         probe = subprocess.run(['unshare', '--net', '--mount', 'true'], capture_output=True, text=True, check=False)
         if probe.returncode != 0:
@@ -256,6 +258,10 @@ class Namespace:
         lines = [line.rstrip() for line in self.sh('%s -L -n' % ARPTABLES).splitlines()]
         return '\n'.join(lines).strip('\n')
 
+    def nft(self):
+        """The namespace's whole nftables ruleset, as nft lists it."""
+        return self.sh('nft list ruleset')
+
     def modprobe_log(self):
         log = self.bin / 'modprobe.log'
         return log.read_text().splitlines() if log.exists() else []
@@ -271,6 +277,7 @@ class Namespace:
             'route6': json.loads(self.sh('ip -j -6 route show table all')),
             'sysctl': {key: self.sysctl(key) for key in SYSCTLS},
             'arptables': self.arptables(),
+            'nft': self.nft(),
             'modules': sorted(self.sh('ls /sys/module').split()),
         }
 
@@ -400,6 +407,184 @@ def test_a_new_arp_source_replaces_the_old_one(ns):
         + '\n-j mangle -s 192.0.2.40 --mangle-ip-s 198.51.100.3'
 
 
+NFT = FULL.replace('arp-hide ', 'arp-nft ')
+NFT_APPLIED = [line.replace('arp-hide ', 'arp-nft ') for line in FULL_APPLIED
+               if line != '+ arp-hide chains LVS_rs_IN LVS_rs_OUT']
+NFT_APPLIED.insert(NFT_APPLIED.index('+ arp-nft 192.0.2.40 198.51.100.2'), '+ arp-nft table arp lvs_rs')
+NFT_TABLE = """\
+table arp lvs_rs {
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+%s\t}
+
+\tchain output {
+\t\ttype filter hook output priority filter; policy accept;
+%s\t}
+}
+"""
+
+
+def nft_table(*pairs):
+    """The listing of table arp lvs_rs hiding each (VIP, SOURCE) pair, as nft prints it."""
+    return NFT_TABLE % (''.join('\t\tarp daddr ip %s drop\n' % pair[0] for pair in pairs),
+                        ''.join('\t\tarp saddr ip %s arp saddr ip set %s\n' % pair for pair in pairs))
+
+
+NFT_FULL = nft_table(('192.0.2.40', '198.51.100.2'), ('192.0.2.41', '198.51.100.2'))
+
+
+def test_arp_nft_from_nothing_and_back(ns):
+    before = ns.snapshot()
+    ns.write(NFT)
+    assert ns.status() == (1, NFT_APPLIED)
+    assert ns.snapshot() == before
+    assert ns.apply() == NFT_APPLIED
+    assert ns.nft() == NFT_FULL
+    assert ns.arptables() == ARP_EMPTY
+    assert ns.apply() == []
+    assert ns.status() == (0, [])
+    stopped = [line.replace('arp-hide ', 'arp-nft ') for line in FULL_STOPPED]
+    stopped[stopped.index('- arp-nft chains LVS_rs_IN LVS_rs_OUT')] = '- arp-nft table arp lvs_rs'
+    assert ns.stop() == stopped
+    assert ns.snapshot() == before
+
+
+def test_arp_nft_keeps_the_users_tables(ns):
+    ns.sh("nft add table inet user; nft add chain inet user c '{ type filter hook input priority 0; }'; "
+          "nft add rule inet user c tcp dport 22 accept")
+    user = ns.nft()
+    ns.write(NFT)
+    ns.apply()
+    assert ns.nft() == user + NFT_FULL
+    ns.stop()
+    assert ns.nft() == user
+
+
+def test_arp_nft_dropping_and_changing_pairs(ns):
+    ns.write(NFT)
+    ns.apply()
+    ns.write(NFT.replace('arp-nft 192.0.2.41 198.51.100.2\n', '')
+             .replace('arp-nft 192.0.2.40 198.51.100.2', 'arp-nft 192.0.2.40 198.51.100.3'))
+    assert ns.apply() == ['~ arp-nft 192.0.2.40 198.51.100.2 -> 198.51.100.3', '- arp-nft 192.0.2.41 198.51.100.2']
+    assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.3'))
+    assert ns.addresses() == LO_FULL
+
+
+def test_arp_nft_keep_stale_hides_a_dropped_vip_until_the_stale_run(ns):
+    ns.write(NFT)
+    ns.apply()
+    ns.write(NFT.replace('192.0.2.41', '192.0.2.42'))
+    assert ns.apply('--keep-stale') == ['+ arp-nft 192.0.2.42 198.51.100.2', '+ address lo 192.0.2.42/32']
+    assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.2'), ('192.0.2.41', '198.51.100.2'),
+                                 ('192.0.2.42', '198.51.100.2'))
+    assert ns.apply() == ['- address lo 192.0.2.41/32', '- arp-nft 192.0.2.41 198.51.100.2']
+    assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.2'), ('192.0.2.42', '198.51.100.2'))
+
+
+def test_arp_nft_table_changed_by_someone_else_is_written_again(ns):
+    ns.write(NFT)
+    ns.apply()
+    for spoil in ('nft flush chain arp lvs_rs input', 'nft delete table arp lvs_rs', 'nft flush ruleset',
+                  'nft add rule arp lvs_rs output accept'):
+        ns.sh(spoil)
+        assert ns.status() == (1, ['~ arp-nft table arp lvs_rs written again (changed or removed by someone else)'])
+        assert ns.apply() == ['~ arp-nft table arp lvs_rs written again (changed or removed by someone else)']
+        assert ns.nft() == NFT_FULL
+
+
+def test_switching_from_nft_to_sysctls_with_the_vips_kept(ns):
+    ns.write(NFT)
+    ns.apply()
+    ns.write(re.sub(r'arp-nft .*\n', '', NFT))
+    assert ns.apply() == ['- arp-nft 192.0.2.40 198.51.100.2', '- arp-nft 192.0.2.41 198.51.100.2',
+                          '- arp-nft table arp lvs_rs']
+    assert ns.addresses() == LO_FULL
+
+
+def test_switching_between_arptables_and_nft_never_unhides(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(NFT)
+    assert ns.apply() == ['+ arp-nft table arp lvs_rs', '+ arp-nft 192.0.2.40 198.51.100.2',
+                          '+ arp-nft 192.0.2.41 198.51.100.2', '- arp-hide 192.0.2.40 198.51.100.2',
+                          '- arp-hide 192.0.2.41 198.51.100.2', '- arp-hide chains LVS_rs_IN LVS_rs_OUT']
+    assert (ns.arptables(), ns.nft()) == (ARP_EMPTY, NFT_FULL)
+    ns.write(FULL)
+    assert ns.apply() == FULL_APPLIED[4:7] + ['- arp-nft 192.0.2.40 198.51.100.2', '- arp-nft 192.0.2.41 198.51.100.2',
+                                              '- arp-nft table arp lvs_rs']
+    assert (ns.arptables(), ns.nft()) == (ARP_FULL, '')
+
+
+def test_arp_nft_that_fails_stops_before_the_vip_and_stop_still_cleans_up(ns):
+    ns.write(NFT)
+    nft = ns.bin / 'nft'
+    nft.write_text('#!/bin/sh\nexit 1\n')
+    nft.chmod(0o755)
+    result = ns.netstate('apply')
+    assert result.returncode == 3
+    assert 'nft: cannot write table arp lvs_rs' in result.stderr
+    assert '+ arp-nft' not in result.stdout
+    assert ns.addresses() == LO_BEFORE
+    # What it was about to write is recorded, so a later stop removes whatever nft did manage.
+    assert (ns.run_dir / 'rs' / 'nft').read_text() == '192.0.2.40 198.51.100.2\n192.0.2.41 198.51.100.2\n'
+    nft.unlink()
+    ns.sh("nft add table arp lvs_rs")
+    assert '- arp-nft table arp lvs_rs' in ns.stop()
+    assert ns.nft() == ''
+
+
+def test_arp_nft_table_left_without_state_is_removed_by_stop(ns):
+    ns.write(NFT)
+    ns.apply()
+    for name in ('nft', 'nft.list'):
+        (ns.run_dir / 'rs' / name).unlink()
+    assert '- arp-nft table arp lvs_rs' in ns.stop()
+    assert ns.nft() == ''
+
+
+def test_arp_nft_keep_stale_with_no_arp_nft_line_left_still_repairs_the_table(ns):
+    ns.write(NFT)
+    ns.apply()
+    ns.write(re.sub(r'arp-nft .*\n', '', NFT))
+    assert ns.apply('--keep-stale') == []
+    ns.sh('nft flush ruleset')
+    assert ns.apply('--keep-stale') == ['~ arp-nft table arp lvs_rs written again (changed or removed by someone else)']
+    assert ns.nft() == NFT_FULL
+
+
+def failing_address_removal(ns):
+    ip = ns.bin / 'ip'
+    ip.write_text('#!/bin/sh\n[ "$1 $2" = "addr del" ] && exit 1\nexec %s "$@"\n' % shutil.which('ip'))
+    ip.chmod(0o755)
+    return ip
+
+
+def test_a_vip_whose_address_cannot_be_removed_stays_hidden(ns):
+    ns.write(NFT)
+    ns.apply()
+    ns.write(NFT.replace('arp-nft 192.0.2.41 198.51.100.2\n', '').replace('address lo 192.0.2.41/32\n', ''))
+    ip = failing_address_removal(ns)
+    result = ns.netstate('apply')
+    assert result.returncode == 3
+    assert '192.0.2.41/32' in ns.addresses()
+    assert ns.nft() == NFT_FULL
+    assert 'kept hidden' in result.stderr
+    ip.unlink()
+    assert ns.apply() == ['- address lo 192.0.2.41/32', '- arp-nft 192.0.2.41 198.51.100.2']
+    assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.2'))
+
+
+def test_a_vip_whose_address_cannot_be_removed_keeps_its_arptables_rules(ns):
+    ns.write(FULL)
+    ns.apply()
+    ns.write(FULL.replace('arp-hide 192.0.2.41 198.51.100.2\n', '').replace('address lo 192.0.2.41/32\n', ''))
+    failing_address_removal(ns)
+    result = ns.netstate('apply')
+    assert result.returncode == 3
+    assert ns.arptables() == ARP_FULL
+    assert 'arp-hide: 192.0.2.41 kept hidden' in result.stderr
+
+
 def test_keep_stale_adds_and_changes_only(ns):
     ns.write(FULL)
     ns.apply()
@@ -487,6 +672,23 @@ def test_a_missing_module_is_loaded_once(ns):
     assert 'ipip' in ns.snapshot()['modules']
 
 
+def test_module_parameters_at_load_and_a_note_when_loaded_otherwise(ns):
+    ns.write('module ip_vs_wrr conn_tab_bits=20 other=a,b\n')
+    assert ns.apply() == ['+ module ip_vs_wrr conn_tab_bits=20 other=a,b']
+    assert ns.modprobe_log() == ['ip_vs_wrr conn_tab_bits=20 other=a,b']
+    # ip_vs is loaded already (SETUP), with the kernel's default.
+    ns.sh('mkdir /sys/module/ip_vs/parameters && echo 12 > /sys/module/ip_vs/parameters/conn_tab_bits')
+    ns.write('module ip_vs conn_tab_bits=20\n')
+    note = '! module ip_vs conn_tab_bits=12 (loaded so; conn_tab_bits=20 is asked for the next load of ip_vs)'
+    assert ns.status() == (0, [note])
+    assert ns.apply() == [note]
+    ns.sh('echo 20 > /sys/module/ip_vs/parameters/conn_tab_bits')
+    assert ns.apply() == []
+    assert ns.modprobe_log() == ['ip_vs_wrr conn_tab_bits=20 other=a,b']
+    ns.write('module ip_vs conn_tab_bits=20 hidden=1\n')
+    assert ns.apply() == ['! module ip_vs hidden=(unknown) (loaded so; hidden=1 is asked for the next load of ip_vs)']
+
+
 def test_ipv6_spellings_are_one_address(ns):
     ns.write('address lo 2001:DB8:0:0::0040/128\n')
     assert ns.apply() == ['+ address lo 2001:db8::40/128']
@@ -533,7 +735,7 @@ route 198.51.100.1
 '''
 MALFORMED = [
     ('adress lo 192.0.2.41/32', 6,
-     "unknown keyword 'adress' (module, sysctl, link, address, arp-hide, arptables, route)"),
+     "unknown keyword 'adress' (module, sysctl, link, address, arp-hide, arp-nft, arptables, route)"),
     ('address lo 2001:db8::1%x/128', 6, "address: '2001:db8::1%x/128' is not an IPv4 or IPv6 address/prefix"),
     ('route 2001:db8:1::1%vx0', 6, "route: '2001:db8:1::1%vx0' is not an IPv4 or IPv6 address"),
     ('route 192.0.2.1;reboot', 6, "route: '192.0.2.1;reboot' is not an IPv4 or IPv6 address"),
@@ -565,7 +767,16 @@ MALFORMED = [
     ('link abcdefghijklmnop', 6,
      "link: 'abcdefghijklmnop' is not a device name ([A-Za-z0-9_.@:-], 1 to 15 characters)"),
     ('module ip-vs', 6, "module: 'ip-vs' is not a module name ([a-z0-9_])"),
+    ('module ip_vs conn_tab_bits=$(reboot)', 6,
+     "module: 'conn_tab_bits=$(reboot)' is not a parameter (NAME=VALUE, [a-z0-9_]=[A-Za-z0-9_.,-])"),
+    ('module ip_vs conn_tab_bits', 6, "module: 'conn_tab_bits' is not a parameter (NAME=VALUE, [a-z0-9_]=[A-Za-z0-9_.,-])"),
+    ('module ip_vs a=1\nmodule ip_vs a=2', 7, 'module: other parameters for ip_vs (line 6: module ip_vs a=1)'),
+    ('module ip_vs a=1 a=2', 6, "module: 'a' is given twice"),
     ('arptables sbin/arptables', 6, "arptables: 'sbin/arptables' is not an absolute path"),
+    ('arp-nft 192.0.2.1;reboot 198.51.100.2', 6, "arp-nft: '192.0.2.1;reboot' is not an IPv4 address"),
+    ('arp-nft 192.0.2.1 198.51.100.2\narp-nft 192.0.2.1 198.51.100.3', 7,
+     "arp-nft: a second source for 192.0.2.1 (line 6: arp-nft 192.0.2.1 198.51.100.2)"),
+    ('arp-nft 192.0.2.1 2001:db8::1', 6, "arp-nft: '2001:db8::1' is not an IPv4 address"),
 ]
 
 
@@ -584,7 +795,7 @@ def test_every_malformed_line_is_reported(ns):
     ns.write('route 192.0.2.1\nfoo\nsysctl a.b c\n')
     result = ns.netstate('apply')
     assert (result.returncode, result.stdout) == (2, '')
-    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, arp-hide, arptables, route)\n"
+    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, arp-hide, arp-nft, arptables, route)\n"
                              "{0}:3: sysctl: 'c' is not a value (digits)\n".format(ns.conf))
 
 
@@ -655,7 +866,8 @@ def test_unit_file():
     text = UNIT.read_text()
     assert text.startswith('# Managed by the lvs.cluster collection')
     lines = [line for line in text.splitlines() if line and not line.startswith('#')]
-    for expected in ('[Unit]', 'Wants=network-online.target', 'After=network-online.target', '[Service]',
+    for expected in ('[Unit]', 'Wants=network-online.target', 'After=network-online.target',
+                     'After=nftables.service', 'ReloadPropagatedFrom=nftables.service', '[Service]',
                      'Type=oneshot', 'RemainAfterExit=yes',
                      'ExecStart=/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/%i.conf',
                      'ExecReload=/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/%i.conf',

@@ -301,6 +301,26 @@ def test_apply_output_alone_is_a_change(host):
     assert host.log() == [SHOW, APPLY]
 
 
+NOTE = 'module ip_vs conn_tab_bits=12 (loaded so; conn_tab_bits=20 is used when ip_vs is next loaded)'
+
+
+def test_a_note_of_the_script_is_a_warning_not_a_change(host):
+    host.install()
+    host.says('apply', '! ' + NOTE)
+    res = host.run()
+    assert res == dict(res, changed=False, changes=[], notes=[NOTE], warnings=[NOTE])
+
+
+def test_a_note_in_check_mode_and_in_status_is_no_change_and_no_stale_item(host):
+    host.install(keep_stale=True)
+    host.says('apply', '! ' + NOTE)
+    host.says('status', '! ' + NOTE, rc=0)
+    res = host.run(keep_stale=True)
+    assert res == dict(res, changed=False, changes=[], stale=False, notes=[NOTE], warnings=[NOTE])
+    res = host.run(check_mode=True)
+    assert res == dict(res, changed=False, changes=[], notes=[NOTE], warnings=[NOTE])
+
+
 @pytest.mark.parametrize('status_rc, status_lines, stale', [
     (1, ['- address lo 192.0.2.101/32'], True),
     (0, [], False),

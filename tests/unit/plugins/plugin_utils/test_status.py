@@ -11,6 +11,7 @@ import json
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import normalise_services
+from ansible_collections.lvs.cluster.plugins.plugin_utils import status
 from ansible_collections.lvs.cluster.plugins.plugin_utils.status import cluster_status, read_hosts
 
 GROUPS = {'lvs_directors': ['lb1', 'lb2'], 'lvs_real_servers': ['web1', 'web2'], 'all': ['lb1', 'lb2', 'web1', 'web2']}
@@ -38,8 +39,9 @@ def director(ha, addresses, dests, keepalived='active', held_out=None):
                       'dirs': {'/held': held_out}}}
 
 
-def real_server(addresses, arp_ignore='1', arp_announce='2', arptables=''):
+def real_server(addresses, arp_ignore='1', arp_announce='2', arptables='', nftables=''):
     return {'facts': {'addresses': {'lo': ['127.0.0.1/8'] + addresses, 'eth0': []}, 'arptables': arptables,
+                      'nftables': nftables,
                       'sysctl': {'net.ipv4.conf.all.arp_ignore': arp_ignore, 'net.ipv4.conf.all.arp_announce': arp_announce},
                       'default_route': ['192.0.2.126']}}
 
@@ -64,6 +66,28 @@ def test_a_healthy_cluster_has_no_problem_and_shows_every_part():
     assert '  web1                 www (dr)                 192.0.2.100 (lo)                   sysctl' in text
     assert '  web2                 www (dr)                 192.0.2.100 (lo)                   arptables' in text
     assert out['lines'][-1] == 'PROBLEMS: none, the cluster is as declared'
+
+
+def test_arp_hidden_by_nftables_is_shown_and_is_no_problem():
+    directors, real_servers = healthy()
+    real_servers['web2'] = real_server(['192.0.2.100/32'], '0', '0', nftables=(
+        'table arp lvs_realserver {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n'
+        '\t\tarp daddr ip 192.0.2.100 drop\n\t}\n}\n'))
+    out = cluster_status(SERVICES, directors, real_servers)
+    assert out['problems'] == []
+    assert '  web2                 www (dr)                 192.0.2.100 (lo)                   nftables' in out['lines']
+
+
+@pytest.mark.parametrize('arptables, nftables, method', [
+    ('-j DROP -d 192.0.2.100\n', '\t\tarp daddr ip 192.0.2.101 drop\n', 'arptables+nftables'),
+    ('-j DROP -d 192.0.2.100\n-j DROP -d 192.0.2.101\n', '', 'arptables'),
+    ('', 'arp daddr ip 192.0.2.100 drop\narp daddr ip 192.0.2.101 drop\n', 'nftables'),
+    ('-j DROP -d 192.0.2.100\n', '', 'none'),
+])
+def test_arp_rules_are_read_per_vip(arptables, nftables, method):
+    # a switch between the two rule kinds, half done, hides each VIP with one of them
+    facts = real_server([], '0', '0', arptables=arptables, nftables=nftables)['facts']
+    assert status._arp_method(facts, ['192.0.2.100', '192.0.2.101']) == method
 
 
 def test_a_drained_server_is_shown_and_is_no_problem():
@@ -101,7 +125,10 @@ def test_a_drained_server_is_shown_and_is_no_problem():
       'lb1: service tcp 192.0.2.100:443 is in the table but not declared']),
     # a real server lost its VIP, another answers ARP for it
     (lambda d, r: (r['web1']['facts']['addresses']['lo'].pop(), r['web2']['facts'].update(arptables='')),
-     ['web1: VIP 192.0.2.100 is not on lo', 'web2: answers ARP for 192.0.2.100 (neither ARP sysctls nor arptables rules)']),
+     ['web1: VIP 192.0.2.100 is not on lo', 'web2: answers ARP for 192.0.2.100 (no ARP sysctls, arptables or nftables rules)']),
+    # a rule for another VIP that starts with the same digits hides nothing
+    (lambda d, r: r['web2']['facts'].update(arptables='-j DROP -d 192.0.2.1000\n'),
+     ['web2: answers ARP for 192.0.2.100 (no ARP sysctls, arptables or nftables rules)']),
     # the service is missing on one director
     (lambda d, r: d['lb2'].update(services=[]),
      ['lb2: service www (tcp 192.0.2.100:80) is not in the table']),

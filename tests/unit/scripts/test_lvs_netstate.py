@@ -689,6 +689,22 @@ def test_module_parameters_at_load_and_a_note_when_loaded_otherwise(ns):
     assert ns.apply() == ['! module ip_vs hidden=(unknown) (loaded so; hidden=1 is asked for the next load of ip_vs)']
 
 
+def test_a_released_address_is_forgotten_and_left_in_place(ns):
+    ns.write(FULL)
+    ns.apply()
+    released = FULL.replace('address lo 192.0.2.40/32', 'release lo 192.0.2.40/32')
+    ns.write(released)
+    assert ns.status() == (1, ['~ address lo 192.0.2.40/32 released, left in place for its next owner'])
+    assert ns.apply() == ['~ address lo 192.0.2.40/32 released, left in place for its next owner']
+    assert ns.addresses() == LO_FULL
+    assert ns.apply() == []
+    assert '- address lo 192.0.2.40/32' not in ns.stop()
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '::1/128']
+    # A release of an address this script never added changes nothing.
+    ns.write('release lo 192.0.2.77/32\n')
+    assert ns.apply() == []
+
+
 def test_ipv6_spellings_are_one_address(ns):
     ns.write('address lo 2001:DB8:0:0::0040/128\n')
     assert ns.apply() == ['+ address lo 2001:db8::40/128']
@@ -735,7 +751,7 @@ route 198.51.100.1
 '''
 MALFORMED = [
     ('adress lo 192.0.2.41/32', 6,
-     "unknown keyword 'adress' (module, sysctl, link, address, arp-hide, arp-nft, arptables, route)"),
+     "unknown keyword 'adress' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, route)"),
     ('address lo 2001:db8::1%x/128', 6, "address: '2001:db8::1%x/128' is not an IPv4 or IPv6 address/prefix"),
     ('route 2001:db8:1::1%vx0', 6, "route: '2001:db8:1::1%vx0' is not an IPv4 or IPv6 address"),
     ('route 192.0.2.1;reboot', 6, "route: '192.0.2.1;reboot' is not an IPv4 or IPv6 address"),
@@ -767,6 +783,8 @@ MALFORMED = [
     ('link abcdefghijklmnop', 6,
      "link: 'abcdefghijklmnop' is not a device name ([A-Za-z0-9_.@:-], 1 to 15 characters)"),
     ('module ip-vs', 6, "module: 'ip-vs' is not a module name ([a-z0-9_])"),
+    ('release lo 192.0.2.40', 6, "release: '192.0.2.40' is not an IPv4 or IPv6 address/prefix"),
+    ('release lo 192.0.2.40/32', 6, 'address and release of one address (line 3: address lo 192.0.2.40/32)'),
     ('module ip_vs conn_tab_bits=$(reboot)', 6,
      "module: 'conn_tab_bits=$(reboot)' is not a parameter (NAME=VALUE, [a-z0-9_]=[A-Za-z0-9_.,-])"),
     ('module ip_vs conn_tab_bits', 6, "module: 'conn_tab_bits' is not a parameter (NAME=VALUE, [a-z0-9_]=[A-Za-z0-9_.,-])"),
@@ -795,7 +813,7 @@ def test_every_malformed_line_is_reported(ns):
     ns.write('route 192.0.2.1\nfoo\nsysctl a.b c\n')
     result = ns.netstate('apply')
     assert (result.returncode, result.stdout) == (2, '')
-    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, arp-hide, arp-nft, arptables, route)\n"
+    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, route)\n"
                              "{0}:3: sysctl: 'c' is not a value (digits)\n".format(ns.conf))
 
 

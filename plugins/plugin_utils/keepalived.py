@@ -13,10 +13,12 @@ otherwise cut or comment out a keepalived.conf line.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import new_service, service_id
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import Invalid, describe, key_text
 from ansible_collections.lvs.cluster.plugins.plugin_utils.facts import interface_addresses
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError
@@ -32,7 +34,10 @@ SETTINGS_DEFAULTS = {
     'priority': 0, 'preempt': True, 'preempt_delay': 0, 'advert_int': 1, 'interface': '',
     'virtual_router_id_base': 51, 'virtual_router_ids': {}, 'auth_pass': '',
     'sync_daemon': True, 'sync_interface': '', 'sync_id': 0, 'unicast': False, 'unicast_address': '',
+    'vrrp_version': 2,
 }
+# VRRPv3 carries the advertisement interval in hundredths of a second, in 12 bits (RFC 5798 5.2.7).
+MAX_V3_CENTISECONDS = 4095
 
 
 def _address_beside(facts, vrrp_address, interface=None):
@@ -167,9 +172,13 @@ class _Builder:
         ids = self.router_ids(addresses)
         preempt = self.boolean('keepalived_preempt', self.settings['preempt'])
         preempt_delay = self.integer('keepalived_preempt_delay', self.settings['preempt_delay'], 0, 1000)
-        advert_int = self.integer('keepalived_advert_int', self.settings['advert_int'], 1, 255)
+        version = self.vrrp_version()
+        advert_int = self.advert_int(version)
         self.checked('keepalived_interface', check.interface, self.settings['interface'], allow_empty=True)
         auth_pass = self.auth_pass()
+        if auth_pass and version == 3:
+            self.err('keepalived_auth_pass', 'VRRP version 3 has no authentication (keepalived would ignore it): '
+                     'leave it empty, or set keepalived_vrrp_version: 2')
         state = 'MASTER' if preempt and priority is not None and priority == top else 'BACKUP'
         result = []
         for address, kind, family in addresses:
@@ -179,8 +188,8 @@ class _Builder:
                 'interface': self.interface_of(address), 'virtual_router_id': ids.get(address),
                 'priority': priority, 'state': state, 'advert_int': advert_int, 'preempt': preempt,
                 'preempt_delay': preempt_delay or 0,
-                # VRRPv3 (IPv6) has no authentication.
-                'auth': bool(auth_pass) and family == 'inet',
+                # VRRPv3 (always used for IPv6) has no authentication.
+                'auth': bool(auth_pass) and family == 'inet' and version == 2,
             })
         self.unicast(result)
         seen = {}
@@ -193,6 +202,39 @@ class _Builder:
                          'be unique per interface' % (key[2], key[0], seen[key], inst['address']))
             seen.setdefault(key, inst['address'])
         return result
+
+    def vrrp_version(self):
+        value = self.settings['vrrp_version']
+        if not check.is_int(value) or value not in (2, 3):
+            self.err('keepalived_vrrp_version', 'must be 2 or 3, got %s' % check.describe(value))
+            return 2
+        return int(value)
+
+    def advert_int(self, version):
+        """keepalived_advert_int as keepalived.conf text: whole seconds 1..255 for VRRPv2; for VRRPv3 also
+        fractions, in hundredths of a second, 0.01..40.95 (fast failover)."""
+        var, value = 'keepalived_advert_int', self.settings['advert_int']
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)  # the argument spec hands over 1 as 1.0
+        if version == 2 and isinstance(value, float) and math.isfinite(value) and 0 < value < 256:
+            self.err(var, '%s: fractions of a second need keepalived_vrrp_version: 3' % value)
+            return None
+        if version == 2:
+            number = self.integer(var, value, 1, 255)
+            return None if number is None else str(number)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            self.err(var, 'must be a number of seconds 0.01..40.95, got %s' % check.describe(value))
+            return None
+        hundredths = value * 100 if check.is_int(value) else round(value * 100)
+        if not check.is_int(value) and abs(value * 100 - hundredths) > 1e-6:
+            self.err(var, '%s has more than two decimals: VRRPv3 counts in hundredths of a second' % value)
+        elif not 1 <= hundredths <= MAX_V3_CENTISECONDS:
+            self.err(var, '%s is outside 0.01..40.95 (VRRPv3)' % check.short_repr(value))
+        else:
+            whole, rest = divmod(hundredths, 100)
+            return str(whole) if rest == 0 else ('%d.%02d' % (whole, rest)).rstrip('0')
+        return None
 
     # -- unicast VRRP: where multicast is blocked (clouds), each instance sends to the other directors --------
     def _director_setting(self, host, name):
@@ -310,6 +352,8 @@ class _Builder:
             })
         return {
             'name': svc['name'],
+            # ipvsadm's name of the service (-t VIP:PORT, -f MARK [-6]): the unit removes it before keepalived starts.
+            'ipvs_id': service_id(new_service(svc['protocol'], svc['vip'], svc['port'], svc['fwmark'], svc['family'])),
             'fwmark': svc['fwmark'], 'address': svc['vip'] if svc['fwmark'] is None else None,
             'port': svc['port'] if svc['fwmark'] is None else None,
             'protocol': (svc['protocol'] or 'tcp').upper(),
@@ -333,6 +377,7 @@ class _Builder:
         virtual_servers = [self.virtual_server(svc) for svc in self.services]
         return {
             'router_id': self.hostname,
+            'vrrp_version': self.vrrp_version(),
             'instances': instances,
             # A sync group of one is a configuration error for keepalived -t; with more, every VIP and
             # gateway fails over together (a NAT gateway must follow its VIP).

@@ -36,16 +36,39 @@ SERVICES = [
 ]
 
 
-def render(services=None, hostvars=None, placement=None, **settings):
+def render(services=None, hostvars=None, placement=None, template='keepalived.conf.j2', **settings):
     settings = dict({'interface': 'eth0', 'auth_pass': SECRET}, **settings)
     normalised = normalise_services(copy.deepcopy(services or SERVICES), HOSTVARS, GROUPS)
     env = Environment(loader=FileSystemLoader(str(ROOT / 'roles/keepalived/templates')), trim_blocks=True,
                       undefined=StrictUndefined)
     env.filters['comment'] = lambda s: '# ' + s
-    return env.get_template('keepalived.conf.j2').render(
+    return env.get_template(template).render(
         __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1', 'lb2'], hostvars or HOSTVARS, settings,
                                               placement),
-        ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE)
+        ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE,
+        __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/usr/sbin/ipvsadm')
+
+
+def test_unit_dropin_keeps_the_services_at_stop_and_removes_them_before_start():
+    text = render(template='keepalived-service.conf.j2')
+    assert [line for line in text.splitlines() if line and not line.startswith('#')] == [
+        '[Service]',
+        'ExecStartPre=-/usr/sbin/ipvsadm -D -t 192.0.2.100:80',
+        'ExecStartPre=-/usr/sbin/ipvsadm -D -t 192.0.2.101:443',
+        'ExecStartPre=-/usr/sbin/ipvsadm -D -f 7',
+        'ExecStartPre=-/usr/sbin/ipvsadm -D -t [2001:db8::100]:80',
+        'ExecStart=',
+        'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS',
+    ]
+    assert text.startswith('# Ansible managed\n')
+
+
+def test_vrrp_version_3_with_a_fraction_of_a_second_and_no_authentication():
+    text = render(SERVICES[:1], vrrp_version=3, advert_int=0.3, auth_pass='')
+    assert 'vrrp_version 3' in lines(block(text, 'global_defs'))
+    assert 'advert_int 0.3' in lines(block(text, 'vrrp_instance'))
+    assert 'authentication {' not in text
+    assert 'vrrp_version' not in render(SERVICES[:1])
 
 
 def block(text, header):

@@ -178,10 +178,33 @@ def test_priority_and_state(host, hostvars, settings, expected):
 
 
 def test_preempt_settings_reach_every_instance():
-    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in config(MIXED)['instances']} == {(True, 0, 1)}
+    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in config(MIXED)['instances']} == {(True, 0, '1')}
     cfg = config(MIXED, preempt_delay=30, advert_int=3)
-    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in cfg['instances']} == {(True, 30, 3)}
+    assert {(i['preempt'], i['preempt_delay'], i['advert_int']) for i in cfg['instances']} == {(True, 30, '3')}
     assert {i['preempt'] for i in config(MIXED, preempt=False)['instances']} == {False}
+
+
+@pytest.mark.parametrize('version, given, expected', [
+    (2, 1, '1'), (2, 1.0, '1'), (2, 255, '255'), (3, 1, '1'), (3, 0.3, '0.3'), (3, 0.25, '0.25'), (3, 0.01, '0.01'),
+    (3, 40.95, '40.95'), (3, 2.0, '2'), (3, 1.1, '1.1'),
+])
+def test_advert_int_is_written_as_keepalived_reads_it(version, given, expected):
+    cfg = config(MIXED, advert_int=given, vrrp_version=version)
+    assert {i['advert_int'] for i in cfg['instances']} == {expected}
+    assert cfg['vrrp_version'] == version
+
+
+def test_vrrp_version_3_drops_authentication_only_when_no_secret_is_set():
+    assert {i['auth'] for i in config(MIXED, vrrp_version=3)['instances']} == {False}
+    assert {i['auth'] for i in config(MIXED, auth_pass=SECRET)['instances']} == {True}
+
+
+def test_every_service_names_its_ipvsadm_id_for_the_unit():
+    ids = [vs['ipvs_id'] for vs in config(MIXED + [V6, dict(V6, name='dns6', port=53, protocol='udp'),
+                                                    {'name': 'm6', 'fwmark': 9,
+                                                     'real_servers': [{'address': '2001:db8::11'}]}])['virtual_servers']]
+    assert ids == ['-t 192.0.2.100:80', '-t 192.0.2.100:443', '-t 192.0.2.101:80', '-t 192.0.2.102:80', '-f 7',
+                   '-t [2001:db8::100]:80', '-u [2001:db8::100]:53', '-f 9 -6']
 
 
 @pytest.mark.parametrize('host, hostvars, settings, expected', [
@@ -196,8 +219,22 @@ def test_preempt_settings_reach_every_instance():
     ('lb1', {}, {'preempt_delay': 1001}, 'keepalived_preempt_delay: 1001 is outside 0..1000'),
     ('lb1', {}, {'advert_int': 0}, 'keepalived_advert_int: 0 is outside 1..255'),
     ('lb1', {}, {'advert_int': 10 ** 5000}, 'keepalived_advert_int: a 16610-bit integer is outside 1..255'),
+    ('lb1', {}, {'advert_int': 0.5}, 'keepalived_advert_int: 0.5: fractions of a second need keepalived_vrrp_version: 3'),
+    ('lb1', {}, {'advert_int': 0.5, 'vrrp_version': 3, 'auth_pass': SECRET},
+     'keepalived_auth_pass: VRRP version 3 has no authentication (keepalived would ignore it): leave it empty, '
+     'or set keepalived_vrrp_version: 2'),
+    ('lb1', {}, {'advert_int': 0.005, 'vrrp_version': 3},
+     'keepalived_advert_int: 0.005 has more than two decimals: VRRPv3 counts in hundredths of a second'),
+    ('lb1', {}, {'advert_int': 41, 'vrrp_version': 3}, 'keepalived_advert_int: 41 is outside 0.01..40.95 (VRRPv3)'),
+    ('lb1', {}, {'advert_int': float('nan'), 'vrrp_version': 3},
+     'keepalived_advert_int: must be a number of seconds 0.01..40.95, got float nan'),
+    ('lb1', {}, {'advert_int': '0.5', 'vrrp_version': 3},
+     "keepalived_advert_int: must be a number of seconds 0.01..40.95, got str '0.5'"),
+    ('lb1', {}, {'vrrp_version': '3'}, "keepalived_vrrp_version: must be 2 or 3, got str '3'"),
+    ('lb1', {}, {'vrrp_version': 4}, 'keepalived_vrrp_version: must be 2 or 3, got int 4'),
 ], ids=['same-as-auto', 'same-as-hostvar', '255', 'negative', 'string', 'other-out-of-range', 'not-a-director',
-        'preempt-string', 'preempt-delay', 'advert-int', 'advert-int-huge'])
+        'preempt-string', 'preempt-delay', 'advert-int', 'advert-int-huge', 'v2-fraction', 'v3-auth',
+        'v3-three-decimals', 'v3-too-long', 'v3-nan', 'v3-string', 'version-string', 'version-4'])
 def test_bad_priority_settings(host, hostvars, settings, expected):
     found = errors(host=host, hostvars=dict(HOSTVARS, **hostvars), **settings)
     assert len(found) == 1 and found[0].startswith(expected), found
@@ -271,7 +308,8 @@ def test_virtual_servers_mapping():
     ]
     web, app, dns, marked = config(items)['virtual_servers']
     assert web == {
-        'name': 'web', 'fwmark': None, 'address': '192.0.2.100', 'port': 80, 'protocol': 'TCP', 'lb_algo': 'sh',
+        'name': 'web', 'ipvs_id': '-t 192.0.2.100:80', 'fwmark': None, 'address': '192.0.2.100', 'port': 80,
+        'protocol': 'TCP', 'lb_algo': 'sh',
         'lb_kind': 'DR', 'flags': ['sh-port'], 'persistence_timeout': 300, 'persistence_granularity': '255.255.255.0',
         'delay_loop': 5, 'quorum': 2, 'hysteresis': 1, 'inhibit_on_failure': True,
         'sorry_server': {'address': '192.0.2.50', 'port': 80},
@@ -286,6 +324,7 @@ def test_virtual_servers_mapping():
     assert [(r['address'], r['port'], r['host']) for r in app['real_servers']] == [('198.51.100.11', 8080, None)]
     assert (dns['lb_kind'], dns['protocol'], dns['check']) == ('TUN', 'UDP', None)
     assert (marked['fwmark'], marked['address'], marked['port'], marked['protocol']) == (7, None, None, 'SCTP')
+    assert (dns['ipvs_id'], marked['ipvs_id']) == ('-u 192.0.2.103:53', '-f 7')
     assert [r['port'] for r in marked['real_servers']] == [80, 80]  # kept for connect_port
 
 

@@ -200,9 +200,9 @@ def test_vrrp_version_3_drops_authentication_only_when_no_secret_is_set():
 
 
 def test_every_service_names_its_ipvsadm_id_for_the_unit():
-    ids = [vs['ipvs_id'] for vs in config(MIXED + [V6, dict(V6, name='dns6', port=53, protocol='udp'),
-                                                    {'name': 'm6', 'fwmark': 9,
-                                                     'real_servers': [{'address': '2001:db8::11'}]}])['virtual_servers']]
+    more = [V6, dict(V6, name='dns6', port=53, protocol='udp'),
+            {'name': 'm6', 'fwmark': 9, 'real_servers': [{'address': '2001:db8::11'}]}]
+    ids = [vs['ipvs_id'] for vs in config(MIXED + more)['virtual_servers']]
     assert ids == ['-t 192.0.2.100:80', '-t 192.0.2.100:443', '-t 192.0.2.101:80', '-t 192.0.2.102:80', '-f 7',
                    '-t [2001:db8::100]:80', '-u [2001:db8::100]:53', '-f 9 -6']
 

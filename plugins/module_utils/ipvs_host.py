@@ -9,6 +9,7 @@ never through a shell.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -26,7 +27,13 @@ class Ipvsadm(object):
     Without ipvsadm the module fails, except in check mode: a package task earlier in the same
     check-mode run would have installed it, so ``installed`` is then False and the caller reports on
     an empty table (read() returns one) with a warning; nothing is run.
+    In check mode nothing is run either while the ip_vs kernel module is not loaded (``loaded`` False): ipvsadm
+    would load it, with the kernel's default options instead of those a task of the same run would have written
+    (modprobe.d, e.g. conn_tab_bits), and they hold until it is unloaded.
     """
+
+    # Exists (in every network namespace) once ip_vs is loaded.
+    PROC_IP_VS = '/proc/net/ip_vs'
 
     def __init__(self, module):
         self.module = module
@@ -34,6 +41,9 @@ class Ipvsadm(object):
         self.installed = bool(self.path)
         if not self.installed and not module.check_mode:
             module.fail_json(msg=NOT_FOUND)
+        self.loaded = not module.check_mode or os.path.exists(self.PROC_IP_VS)
+        # What the caller may read: an absent ipvsadm or an unloaded ip_vs (check mode) is an empty table.
+        self.readable = self.installed and self.loaded
 
     def run(self, args, data=None):
         rc, out, err = self.module.run_command([self.path] + args, data=data, environ_update=C_LOCALE)
@@ -86,9 +96,9 @@ class Ipvsadm(object):
         ``thresholds``: what an earlier read() returned, when nothing since can have changed a
         threshold; `ipvsadm -L -n --thresholds` (run because -S leaves thresholds out, at the same
         time as `ipvsadm -S -n`) is then not run again.
-        Without ipvsadm (check mode only, see the class) the table is empty and nothing runs.
+        Without ipvsadm or ip_vs (check mode only, see the class) the table is empty and nothing runs.
         """
-        if not self.installed:
+        if not self.readable:
             return {}, {}, frozenset()
         if thresholds is None:
             save, listing = self._run_both(['-S', '-n'], ['-L', '-n', '--thresholds'])

@@ -32,6 +32,9 @@ attributes:
       - Computes and returns the commands and resulting rules without changing anything.
       - On a host without ipvsadm (a package task earlier in the same run installs it when not in
         check mode) the live table is taken as empty, with a warning, instead of failing.
+      - While the C(ip_vs) kernel module is not loaded, ipvsadm is not run (it would load it, with the kernel's
+        default options rather than those a task of the same run would write) and the live table is taken as
+        empty, with a warning.
   diff_mode:
     support: full
     description: Returns the table before and after as ipvsadm rule text.
@@ -447,6 +450,9 @@ def main():
     if not ipvsadm.installed:
         module.warn('ipvsadm is not installed yet, so check mode takes the live IPVS table as empty '
                     '(a task earlier in this run would install it)')
+    elif not ipvsadm.loaded:
+        module.warn('the ip_vs kernel module is not loaded yet, so check mode takes the live IPVS table as empty '
+                    '(ipvsadm is not run: it would load ip_vs without the options this run would write)')
     # Services that -S prints exactly as desired are taken as they are, unparsed (a no-op costs
     # little more than the two listings), and their ids are in `same`; anything else is parsed and
     # diffed in full.

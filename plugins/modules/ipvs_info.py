@@ -26,7 +26,8 @@ attributes:
     description:
       - Read-only; runs the same in check mode.
       - In check mode only, a host without ipvsadm (installed by an earlier task of the same run
-        when not in check mode) gives an empty table and a warning instead of a failure.
+        when not in check mode) gives an empty table and a warning instead of a failure; so does a host where
+        the C(ip_vs) kernel module is not loaded (ipvsadm would load it).
   diff_mode:
     support: none
     description: Changes nothing, so there is nothing to diff.
@@ -163,6 +164,10 @@ def main():
     if not ipvsadm.installed:
         module.warn('ipvsadm is not installed yet, so check mode reports an empty IPVS table '
                     '(a task earlier in this run would install it)')
+        module.exit_json(changed=False, services=[], rules='')
+    if not ipvsadm.loaded:
+        module.warn('the ip_vs kernel module is not loaded, so check mode reports an empty IPVS table '
+                    '(ipvsadm is not run: it would load ip_vs)')
         module.exit_json(changed=False, services=[], rules='')
     outputs = dict(
         save=ipvsadm.run(['-S', '-n']),

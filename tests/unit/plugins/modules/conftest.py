@@ -80,8 +80,11 @@ def run_module(monkeypatch, kernel, background):
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kw: kernel.run(args, **kw))
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **kw: state['bin'])
 
-    def run(main, args, check_mode=False, diff=False, expect_fail=False, ipvsadm_path='/usr/sbin/ipvsadm'):
+    def run(main, args, check_mode=False, diff=False, expect_fail=False, ipvsadm_path='/usr/sbin/ipvsadm',
+            ip_vs_loaded=True):
         state['bin'] = ipvsadm_path
+        # this machine's kernel has no ip_vs: the path checked stands for it
+        monkeypatch.setattr(Ipvsadm, 'PROC_IP_VS', '/' if ip_vs_loaded else '/nonexistent/proc/net/ip_vs')
         del state['warnings'][:]
         args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
         with patch_module_args(args):

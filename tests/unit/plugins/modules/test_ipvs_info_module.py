@@ -51,6 +51,13 @@ def test_info_check_mode_without_ipvsadm_returns_an_empty_table(run_module, kern
     assert kernel.calls == []
 
 
+def test_info_check_mode_does_not_load_ip_vs(run_module, kernel):
+    res = run_module(ipvs_info.main, {}, check_mode=True, ip_vs_loaded=False)
+    assert (res['changed'], res['services'], res['rules']) == (False, [], '')
+    assert [w for w in res['warnings'] if 'ip_vs kernel module is not loaded' in w], res['warnings']
+    assert kernel.calls == []
+
+
 def test_info_without_ipvsadm_fails_outside_check_mode(run_module, kernel):
     res = run_module(ipvs_info.main, {}, expect_fail=True, ipvsadm_path=None)
     assert res['msg'] == 'ipvsadm was not found on the host; install the ipvsadm package'

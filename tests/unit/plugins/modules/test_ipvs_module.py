@@ -469,6 +469,21 @@ def test_check_mode_without_ipvsadm_and_nothing_to_add(run_module, kernel):
     assert kernel.calls == []
 
 
+def test_check_mode_does_not_load_ip_vs(run_module, kernel):
+    """ipvsadm would load ip_vs with the kernel's default options, before this run's modprobe.d file exists."""
+    res = run_module(ipvs_module.main, {'services': [web()]}, check_mode=True, ip_vs_loaded=False)
+    assert res['changed'] is True and res['commands'][0] == '-A -t 192.0.2.100:80 -s wrr'
+    assert res['warnings'] == ['the ip_vs kernel module is not loaded yet, so check mode takes the live IPVS table as '
+                               'empty (ipvsadm is not run: it would load ip_vs without the options this run would write)']
+    assert kernel.calls == []
+
+
+def test_a_real_run_loads_ip_vs_through_ipvsadm(run_module, kernel):
+    res = run_module(ipvs_module.main, {'services': [web()]}, ip_vs_loaded=False)
+    assert res['changed'] is True and 'warnings' not in res
+    assert ['/usr/sbin/ipvsadm', '-R'] in kernel.calls
+
+
 def test_no_warning_when_ipvsadm_is_there(run_module, kernel):
     res = run_module(ipvs_module.main, {'services': [web()]}, check_mode=True)
     assert 'warnings' not in res

@@ -173,7 +173,7 @@ class _Builder:
         preempt = self.boolean('keepalived_preempt', self.settings['preempt'])
         preempt_delay = self.integer('keepalived_preempt_delay', self.settings['preempt_delay'], 0, 1000)
         version = self.vrrp_version()
-        advert_int = self.advert_int(version)
+        advert_int = self.advert_int(version) if version is not None else None
         self.checked('keepalived_interface', check.interface, self.settings['interface'], allow_empty=True)
         auth_pass = self.auth_pass()
         if auth_pass and version == 3:
@@ -204,11 +204,31 @@ class _Builder:
         return result
 
     def vrrp_version(self):
+        """2 or 3 (None when invalid), the same as every other director's where the inventory sets it."""
         value = self.settings['vrrp_version']
         if not check.is_int(value) or value not in (2, 3):
-            self.err('keepalived_vrrp_version', 'must be 2 or 3, got %s' % check.describe(value))
-            return 2
+            self.err('keepalived_vrrp_version', 'must be 2 or 3, got %s%s' % (
+                check.describe(value), ' (give -e a number: -e \'{"keepalived_vrrp_version": 3}\')'
+                if isinstance(value, str) else ''))
+            return None
+        self.same_on_every_director('vrrp_version', value)
         return int(value)
+
+    def same_on_every_director(self, name, mine):
+        """An error when another director's inventory sets keepalived_<name> to something else: VRRP routers
+        with another version or interval do not take each other's advertisements."""
+        for host in self.directors:
+            if host == self.hostname:
+                continue
+            try:
+                if 'keepalived_' + name not in self.hostvars[host]:
+                    continue
+                theirs = self.hostvars[host]['keepalived_' + name]
+            except (KeyError, TypeError):
+                continue
+            if (check.is_int(theirs) or isinstance(theirs, float)) and theirs != mine:
+                self.err('keepalived_' + name, 'is %s here but %s on %s: every director must use the same'
+                         % (check.short_repr(mine), check.short_repr(theirs), host))
 
     def advert_int(self, version):
         """keepalived_advert_int as keepalived.conf text: whole seconds 1..255 for VRRPv2; for VRRPv3 also
@@ -216,11 +236,13 @@ class _Builder:
         var, value = 'keepalived_advert_int', self.settings['advert_int']
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)  # the argument spec hands over 1 as 1.0
-        if version == 2 and isinstance(value, float) and math.isfinite(value) and 0 < value < 256:
+        if version == 2 and isinstance(value, float) and math.isfinite(value) and 0 < value <= MAX_V3_CENTISECONDS / 100:
             self.err(var, '%s: fractions of a second need keepalived_vrrp_version: 3' % value)
             return None
         if version == 2:
             number = self.integer(var, value, 1, 255)
+            if number is not None:
+                self.same_on_every_director('advert_int', number)
             return None if number is None else str(number)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 isinstance(value, float) and not math.isfinite(value)):
@@ -232,6 +254,7 @@ class _Builder:
         elif not 1 <= hundredths <= MAX_V3_CENTISECONDS:
             self.err(var, '%s is outside 0.01..40.95 (VRRPv3)' % check.short_repr(value))
         else:
+            self.same_on_every_director('advert_int', value)
             whole, rest = divmod(hundredths, 100)
             return str(whole) if rest == 0 else ('%d.%02d' % (whole, rest)).rstrip('0')
         return None
@@ -377,7 +400,7 @@ class _Builder:
         virtual_servers = [self.virtual_server(svc) for svc in self.services]
         return {
             'router_id': self.hostname,
-            'vrrp_version': self.vrrp_version(),
+            'vrrp_version': int(self.settings['vrrp_version']),
             'instances': instances,
             # A sync group of one is a configuration error for keepalived -t; with more, every VIP and
             # gateway fails over together (a NAT gateway must follow its VIP).

@@ -43,13 +43,6 @@ def _hostport(address, port):
     return '[%s]:%s' % (address, port) if ':' in address else '%s:%s' % (address, port)
 
 
-def _keepalived_unit(info):
-    """State of keepalived.service on a director in keepalived mode, None in standalone mode."""
-    if (info.get('ha') or 'none') != 'keepalived':
-        return None
-    return ((info.get('facts') or {}).get('units') or {}).get(KEEPALIVED, 'unknown')
-
-
 def _directors(services, directors, problems):
     vips = sorted(set(s['vip'] for s in services if s.get('vip')))
     holders = dict((vip, []) for vip in vips)
@@ -62,7 +55,7 @@ def _directors(services, directors, problems):
             holders[vip].append(name)
         ha = info.get('ha') or 'none'
         if ha == 'keepalived':
-            unit = _keepalived_unit(info)
+            unit = ((info.get('facts') or {}).get('units') or {}).get(KEEPALIVED, 'unknown')
             if unit != 'active':
                 state = 'keepalived ' + unit
             elif not vips:
@@ -128,12 +121,6 @@ def _services(services, directors, problems):
         for director in sorted(directors):
             info = directors[director]
             table = live[director].get(key)
-            unit = _keepalived_unit(info)
-            if unit not in (None, 'active'):
-                # A stopped keepalived keeps its services (--dont-release-ipvs) without a VIP: nothing uses them,
-                # and they are removed before it starts again. Its own problem line says it is not running.
-                lines.append('    %-30s %-20s %s' % ('-', director, 'not in use (keepalived %s)' % unit))
-                continue
             if table is None:
                 lines.append('    %-30s %-20s %s' % ('-', director, 'service missing'))
                 problems.append('%s: service %s (%s) is not in the table' % (director, svc['name'], _target(svc)))
@@ -161,8 +148,6 @@ def _services(services, directors, problems):
                 '%s: %s' % (d, ', '.join('%s w%d' % (_hostport(a, p), w) for a, p, w in v) or 'none')
                 for d, v in sorted(seen.items()))))
     for director in sorted(directors):
-        if _keepalived_unit(directors[director]) not in (None, 'active'):
-            continue
         for key, svc in sorted(live[director].items(), key=lambda kv: str(kv[0])):
             if key not in declared_keys:
                 target = _target(dict(svc, vip=svc['address']))

@@ -824,7 +824,7 @@ def _hashable(value):
 
 @pytest.mark.parametrize('key', ['priority', 'preempt', 'preempt_delay', 'advert_int', 'interface',
                                  'virtual_router_id_base', 'virtual_router_ids', 'auth_pass', 'sync_daemon',
-                                 'sync_interface', 'sync_id'])
+                                 'sync_interface', 'sync_id', 'vrrp_version', 'unicast', 'unicast_address'])
 def test_any_keepalived_setting_gives_a_model_error_or_nothing(key):
     services = normalise_services(copy.deepcopy(KEEPALIVED_SERVICES), HOSTVARS, GROUPS)
     for value in ODD_VALUES + [{value: 1} for value in ODD_VALUES if _hashable(value)]:

@@ -46,19 +46,19 @@ def render(services=None, hostvars=None, placement=None, template='keepalived.co
         __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1', 'lb2'], hostvars or HOSTVARS, settings,
                                               placement),
         ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE,
-        __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/usr/sbin/ipvsadm')
+        __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/sbin/ipvsadm')
 
 
-def test_unit_dropin_keeps_the_services_at_stop_and_removes_them_before_start():
+def test_unit_dropin_removes_the_services_once_keepalived_has_exited():
     text = render(template='keepalived-service.conf.j2')
     assert [line for line in text.splitlines() if line and not line.startswith('#')] == [
         '[Service]',
-        'ExecStartPre=-/usr/sbin/ipvsadm -D -t 192.0.2.100:80',
-        'ExecStartPre=-/usr/sbin/ipvsadm -D -t 192.0.2.101:443',
-        'ExecStartPre=-/usr/sbin/ipvsadm -D -f 7',
-        'ExecStartPre=-/usr/sbin/ipvsadm -D -t [2001:db8::100]:80',
         'ExecStart=',
         'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS',
+        'ExecStopPost=-/sbin/ipvsadm -D -t 192.0.2.100:80',
+        'ExecStopPost=-/sbin/ipvsadm -D -t 192.0.2.101:443',
+        'ExecStopPost=-/sbin/ipvsadm -D -f 7',
+        'ExecStopPost=-/sbin/ipvsadm -D -t [2001:db8::100]:80',
     ]
     assert text.startswith('# Ansible managed\n')
 

@@ -194,9 +194,13 @@ def test_advert_int_is_written_as_keepalived_reads_it(version, given, expected):
     assert cfg['vrrp_version'] == version
 
 
-def test_vrrp_version_3_drops_authentication_only_when_no_secret_is_set():
-    assert {i['auth'] for i in config(MIXED, vrrp_version=3)['instances']} == {False}
-    assert {i['auth'] for i in config(MIXED, auth_pass=SECRET)['instances']} == {True}
+def test_an_invalid_version_is_the_only_error_about_it():
+    assert errors(vrrp_version=4, advert_int=0.25) == ['keepalived_vrrp_version: must be 2 or 3, got int 4']
+
+
+def test_the_same_version_and_interval_on_another_director_is_fine():
+    hostvars = dict(HOSTVARS, lb2={'keepalived_vrrp_version': 3, 'keepalived_advert_int': 0.25})
+    assert config(MIXED, hostvars=hostvars, vrrp_version=3, advert_int=0.25)['vrrp_version'] == 3
 
 
 def test_every_service_names_its_ipvsadm_id_for_the_unit():
@@ -230,11 +234,18 @@ def test_every_service_names_its_ipvsadm_id_for_the_unit():
      'keepalived_advert_int: must be a number of seconds 0.01..40.95, got float nan'),
     ('lb1', {}, {'advert_int': '0.5', 'vrrp_version': 3},
      "keepalived_advert_int: must be a number of seconds 0.01..40.95, got str '0.5'"),
-    ('lb1', {}, {'vrrp_version': '3'}, "keepalived_vrrp_version: must be 2 or 3, got str '3'"),
+    ('lb1', {}, {'vrrp_version': '3'},
+     "keepalived_vrrp_version: must be 2 or 3, got str '3' (give -e a number: -e '{\"keepalived_vrrp_version\": 3}')"),
+    ('lb1', {}, {'advert_int': 255.5}, 'keepalived_advert_int: must be an integer 1..255, got float 255.5'),
+    ('lb1', {'lb2': {'keepalived_vrrp_version': 3}}, {},
+     'keepalived_vrrp_version: is 2 here but 3 on lb2: every director must use the same'),
+    ('lb1', {'lb2': {'keepalived_advert_int': 0.5}}, {'vrrp_version': 3, 'advert_int': 0.25},
+     'keepalived_advert_int: is 0.25 here but 0.5 on lb2: every director must use the same'),
     ('lb1', {}, {'vrrp_version': 4}, 'keepalived_vrrp_version: must be 2 or 3, got int 4'),
 ], ids=['same-as-auto', 'same-as-hostvar', '255', 'negative', 'string', 'other-out-of-range', 'not-a-director',
         'preempt-string', 'preempt-delay', 'advert-int', 'advert-int-huge', 'v2-fraction', 'v3-auth',
-        'v3-three-decimals', 'v3-too-long', 'v3-nan', 'v3-string', 'version-string', 'version-4'])
+        'v3-three-decimals', 'v3-too-long', 'v3-nan', 'v3-string', 'version-string', 'v2-fraction-too-long',
+        'version-differs', 'interval-differs', 'version-4'])
 def test_bad_priority_settings(host, hostvars, settings, expected):
     found = errors(host=host, hostvars=dict(HOSTVARS, **hostvars), **settings)
     assert len(found) == 1 and found[0].startswith(expected), found

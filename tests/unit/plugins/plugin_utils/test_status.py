@@ -102,19 +102,6 @@ def test_a_drained_server_is_shown_and_is_no_problem():
         '    192.0.2.12:80 (web2)           lb2                       0       0        0      3  drained']
 
 
-def test_a_stopped_keepalived_s_kept_table_is_shown_unused_and_not_compared():
-    directors, real_servers = healthy()
-    # lb1's keepalived stopped: lb2 took the VIP and dropped web2 (health check); lb1 still has both (kept at stop)
-    directors['lb1']['facts']['addresses']['eth0'].pop()
-    directors['lb1']['facts']['units']['keepalived.service'] = 'inactive'
-    directors['lb1']['services'].append(dict(table()[0], port=443))
-    directors['lb2']['facts']['addresses']['eth0'].append('192.0.2.100/32')
-    directors['lb2']['services'][0]['destinations'].pop()
-    out = cluster_status(SERVICES, directors, real_servers)
-    assert out['problems'] == ['lb1: keepalived is inactive', 'lb2: www 192.0.2.12:80 (web2): out: health check failed']
-    assert '    -                              lb1                  not in use (keepalived inactive)' in out['lines']
-
-
 @pytest.mark.parametrize('break_it, problems', [
     # keepalived's health check took web2 out on both directors
     (lambda d, r: [d[n]['services'][0]['destinations'].pop() for n in d],

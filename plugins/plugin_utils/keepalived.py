@@ -38,6 +38,14 @@ SETTINGS_DEFAULTS = {
 }
 # VRRPv3 carries the advertisement interval in hundredths of a second, in 12 bits (RFC 5798 5.2.7).
 MAX_V3_CENTISECONDS = 4095
+ADVERT_INT_WHY = 'a VRRP router drops advertisements sent at another interval'
+
+
+def _number(value):
+    """value when it is an int or a float (not a bool), else Invalid."""
+    if check.is_int(value) or isinstance(value, float):
+        return value
+    raise Invalid('must be a number')
 
 
 def _address_beside(facts, vrrp_address, interface=None):
@@ -211,24 +219,25 @@ class _Builder:
                 check.describe(value), ' (give -e a number: -e \'{"keepalived_vrrp_version": 3}\')'
                 if isinstance(value, str) else ''))
             return None
-        self.same_on_every_director('vrrp_version', value)
+        self.same_on_every_director('vrrp_version', value, _number, 'VRRPv2 and VRRPv3 do not hear each other')
         return int(value)
 
-    def same_on_every_director(self, name, mine):
-        """An error when another director's inventory sets keepalived_<name> to something else: VRRP routers
-        with another version or interval do not take each other's advertisements."""
+    def same_on_every_director(self, name, mine, read, why):
+        """An error when another director's inventory sets keepalived_<name> to something other than mine.
+        read(value) gives what is compared, or raises Invalid: that director's own run names a bad value. Only
+        what the inventory sets for that director counts (play or role vars are the same for all)."""
         for host in self.directors:
             if host == self.hostname:
                 continue
             try:
                 if 'keepalived_' + name not in self.hostvars[host]:
                     continue
-                theirs = self.hostvars[host]['keepalived_' + name]
-            except (KeyError, TypeError):
+                theirs = read(self.hostvars[host]['keepalived_' + name])
+            except (KeyError, TypeError, Invalid):
                 continue
-            if (check.is_int(theirs) or isinstance(theirs, float)) and theirs != mine:
-                self.err('keepalived_' + name, 'is %s here but %s on %s: every director must use the same'
-                         % (check.short_repr(mine), check.short_repr(theirs), host))
+            if theirs != mine:
+                self.err('keepalived_' + name, 'is %s here but %s on %s: every director must use the same (%s)'
+                         % (check.short_repr(mine), check.short_repr(theirs), host, why))
 
     def advert_int(self, version):
         """keepalived_advert_int as keepalived.conf text: whole seconds 1..255 for VRRPv2; for VRRPv3 also
@@ -242,7 +251,7 @@ class _Builder:
         if version == 2:
             number = self.integer(var, value, 1, 255)
             if number is not None:
-                self.same_on_every_director('advert_int', number)
+                self.same_on_every_director('advert_int', number, _number, ADVERT_INT_WHY)
             return None if number is None else str(number)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
                 isinstance(value, float) and not math.isfinite(value)):
@@ -254,7 +263,7 @@ class _Builder:
         elif not 1 <= hundredths <= MAX_V3_CENTISECONDS:
             self.err(var, '%s is outside 0.01..40.95 (VRRPv3)' % check.short_repr(value))
         else:
-            self.same_on_every_director('advert_int', value)
+            self.same_on_every_director('advert_int', value, _number, ADVERT_INT_WHY)
             whole, rest = divmod(hundredths, 100)
             return str(whole) if rest == 0 else ('%d.%02d' % (whole, rest)).rstrip('0')
         return None
@@ -309,22 +318,7 @@ class _Builder:
         mine = self.boolean('keepalived_unicast', self.settings['unicast'])
         for host in self.directors:
             self.explicit_addresses(host)  # checked now, before anything changes (preflight)
-            if host == self.hostname:
-                continue
-            try:  # only where the inventory sets it for that director (play or role vars are the same for all)
-                if 'keepalived_unicast' not in self.hostvars[host]:
-                    continue
-                theirs = self.hostvars[host]['keepalived_unicast']
-            except (KeyError, TypeError):
-                continue
-            try:
-                differs = check.boolean(theirs) != mine
-            except Invalid:
-                differs = False  # its own run names the bad value
-            if differs:
-                self.err('keepalived_unicast', 'is %s here but %s on %s: every director must use the same '
-                                               '(multicast and unicast VRRP do not hear each other)'
-                         % (mine, not mine, host))
+        self.same_on_every_director('unicast', mine, check.boolean, 'multicast and unicast VRRP do not hear each other')
         if not mine or self.placement is None:
             return  # multicast, or preflight (no facts yet)
         for inst in instances:
@@ -375,7 +369,7 @@ class _Builder:
             })
         return {
             'name': svc['name'],
-            # ipvsadm's name of the service (-t VIP:PORT, -f MARK [-6]): the unit removes it before keepalived starts.
+            # ipvsadm's name of the service (-t VIP:PORT, -f MARK [-6]): the unit removes it once keepalived has exited.
             'ipvs_id': service_id(new_service(svc['protocol'], svc['vip'], svc['port'], svc['fwmark'], svc['family'])),
             'fwmark': svc['fwmark'], 'address': svc['vip'] if svc['fwmark'] is None else None,
             'port': svc['port'] if svc['fwmark'] is None else None,

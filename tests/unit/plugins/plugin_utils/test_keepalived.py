@@ -238,9 +238,11 @@ def test_every_service_names_its_ipvsadm_id_for_the_unit():
      "keepalived_vrrp_version: must be 2 or 3, got str '3' (give -e a number: -e '{\"keepalived_vrrp_version\": 3}')"),
     ('lb1', {}, {'advert_int': 255.5}, 'keepalived_advert_int: must be an integer 1..255, got float 255.5'),
     ('lb1', {'lb2': {'keepalived_vrrp_version': 3}}, {},
-     'keepalived_vrrp_version: is 2 here but 3 on lb2: every director must use the same'),
+     'keepalived_vrrp_version: is 2 here but 3 on lb2: every director must use the same (VRRPv2 and VRRPv3 do not '
+     'hear each other)'),
     ('lb1', {'lb2': {'keepalived_advert_int': 0.5}}, {'vrrp_version': 3, 'advert_int': 0.25},
-     'keepalived_advert_int: is 0.25 here but 0.5 on lb2: every director must use the same'),
+     'keepalived_advert_int: is 0.25 here but 0.5 on lb2: every director must use the same (a VRRP router drops '
+     'advertisements sent at another interval)'),
     ('lb1', {}, {'vrrp_version': 4}, 'keepalived_vrrp_version: must be 2 or 3, got int 4'),
 ], ids=['same-as-auto', 'same-as-hostvar', '255', 'negative', 'string', 'other-out-of-range', 'not-a-director',
         'preempt-string', 'preempt-delay', 'advert-int', 'advert-int-huge', 'v2-fraction', 'v3-auth',

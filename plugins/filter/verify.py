@@ -12,8 +12,9 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-# The share of each server follows the weights only for these; the others (least-connection, hashing,
-# ...) are only required to use every server with a weight above 0.
+# The share of each server follows the weights only for these (rr gives every server with a weight above 0 the
+# same share: IPVS's rr skips weight 0 and ignores the rest); the others (least-connection, hashing, ...) are only
+# required to use every server with a weight above 0.
 PROPORTIONAL = ('rr', 'wrr')
 # From one client these send everything to one server: only "answers come from the declared servers".
 STICKY = ('sh', 'dh', 'mh', 'lblc', 'lblcr')
@@ -57,16 +58,18 @@ def _service_report(service, answers, tolerance):
     total = sum(answers.values())
     mode = _mode(service)
     servers = service['real_servers']
-    weight_sum = sum(rs['weight'] for rs in servers)
+    # rr counts every server with a weight above 0 as 1
+    shares = [min(rs['weight'], 1) if service.get('scheduler') == 'rr' else rs['weight'] for rs in servers]
+    weight_sum = sum(shares)
     problems = []
     rows = []
-    for rs in servers:
+    for rs, rs_share in zip(servers, shares):
         label = _label(rs)
         count = answers.pop(label, 0)
         share = float(count) / total if total else 0.0
         expected = None
         if mode == 'proportional':
-            expected = float(rs['weight']) / weight_sum if weight_sum else 0.0
+            expected = float(rs_share) / weight_sum if weight_sum else 0.0
         ok = True
         if rs['weight'] == 0 and count > 0:
             ok = False

@@ -64,6 +64,19 @@ def _name(kind, address):
     return 'lvs_%s_%s' % (kind, re.sub(r'[^0-9A-Za-z]', '_', address))
 
 
+def _held_out_glob(address):
+    """A glob matching the file named after a real server's address and nothing else.
+
+    keepalived.conf includes it in the real server's block (lvs.cluster.realserver tasks_from: drain writes
+    "weight 0" there): an include whose glob matches nothing is silent, a missing plain path is a warning.
+    Addresses are validated: digits, hex letters, dots and colons only, so one bracketed character will do.
+    """
+    for i, char in enumerate(address):
+        if char not in '.:':
+            return '%s[%s]%s' % (address[:i], char, address[i + 1:])
+    return address
+
+
 def _vrrp_addresses(services):
     """[(address, 'vip'|'gw', family)]: every distinct VIP, then every distinct NAT gateway."""
     result, seen = [], set()
@@ -365,7 +378,7 @@ class _Builder:
             real_servers.append({
                 'address': rs['address'], 'port': rs['port'], 'weight': rs['weight'],
                 'uthreshold': rs['upper_threshold'], 'lthreshold': rs['lower_threshold'],
-                'host': rs.get('host'),
+                'host': rs.get('host'), 'held_out_glob': _held_out_glob(rs['address']),
             })
         return {
             'name': svc['name'],

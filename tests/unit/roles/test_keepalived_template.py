@@ -36,7 +36,11 @@ SERVICES = [
 ]
 
 
-def render(services=None, hostvars=None, placement=None, template='keepalived.conf.j2', **settings):
+DRAINED_DIR = '/var/lib/lvs-cluster/drained'
+NETSTATE_APPLY = ['/usr/local/sbin/lvs-netstate', 'apply', '--keep-stale', '/etc/lvs-cluster/director.conf']
+
+
+def render(services=None, hostvars=None, placement=None, template='keepalived.conf.j2', handover=False, **settings):
     settings = dict({'interface': 'eth0', 'auth_pass': SECRET}, **settings)
     normalised = normalise_services(copy.deepcopy(services or SERVICES), HOSTVARS, GROUPS)
     env = Environment(loader=FileSystemLoader(str(ROOT / 'roles/keepalived/templates')), trim_blocks=True,
@@ -46,7 +50,8 @@ def render(services=None, hostvars=None, placement=None, template='keepalived.co
         __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1', 'lb2'], hostvars or HOSTVARS, settings,
                                               placement),
         ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE,
-        __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/sbin/ipvsadm')
+        __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/sbin/ipvsadm',
+        __common_drained_dir=DRAINED_DIR, __keepalived_netstate_apply=NETSTATE_APPLY, __keepalived_handover=handover)
 
 
 def test_unit_dropin_removes_the_services_once_keepalived_has_exited():
@@ -61,6 +66,16 @@ def test_unit_dropin_removes_the_services_once_keepalived_has_exited():
         'ExecStopPost=-/sbin/ipvsadm -D -t [2001:db8::100]:80',
     ]
     assert text.startswith('# Ansible managed\n')
+
+
+def test_unit_dropin_of_the_hand_over_keeps_the_services_and_gives_the_vips_back():
+    text = render(template='keepalived-service.conf.j2', handover=True)
+    assert [line for line in text.splitlines() if line and not line.startswith('#')] == [
+        '[Service]',
+        'ExecStart=',
+        'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS',
+        'ExecStopPost=-/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/director.conf',
+    ]
 
 
 def test_vrrp_version_3_with_a_fraction_of_a_second_and_no_authentication():
@@ -155,7 +170,7 @@ def test_http_get(conf):
     vs = block(conf, 'virtual_server 192.0.2.100 80')
     assert 'protocol TCP' in lines(vs) and 'lb_kind DR' in lines(vs)
     assert lines(block(vs, 'real_server 192.0.2.11 80')) == [
-        'real_server 192.0.2.11 80 {', 'weight 1', 'inhibit_on_failure', 'HTTP_GET {', 'url {', 'path /healthz',
+        'real_server 192.0.2.11 80 {', 'weight 1', 'include %s/[1]92.0.2.11' % DRAINED_DIR, 'inhibit_on_failure', 'HTTP_GET {', 'url {', 'path /healthz',
         'status_code 204', '}', 'connect_timeout 3', 'retry 1', 'delay_before_retry 1', '}', '}']
     assert 'connect_port' not in vs
 
@@ -180,7 +195,8 @@ def test_sorry_server_and_inhibit_on_failure(conf):
 def test_health_check_none_renders_no_check():
     text = render([dict(SERVICES[0], health_check={'type': 'none'}, inhibit_on_failure=False, sorry_server=None)])
     assert not re.search(r'TCP_CHECK|HTTP_GET|MISC_CHECK|inhibit_on_failure|sorry_server', text)
-    assert lines(block(text, 'real_server 192.0.2.11 80')) == ['real_server 192.0.2.11 80 {', 'weight 1', '}']
+    assert lines(block(text, 'real_server 192.0.2.11 80')) == [
+        'real_server 192.0.2.11 80 {', 'weight 1', 'include %s/[1]92.0.2.11' % DRAINED_DIR, '}']
 
 
 def test_unicast_vrrp_names_source_and_peer_and_multicast_is_the_default(conf):
@@ -211,5 +227,5 @@ def test_unicast_with_one_director_renders_no_empty_peer_block():
     text = env.get_template('keepalived.conf.j2').render(
         __keepalived_config=keepalived_config(normalised, 'lb1', ['lb1'], hostvars,
                                               {'interface': 'eth0', 'unicast': True}, {}),
-        ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE)
+        ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE, __common_drained_dir=DRAINED_DIR)
     assert 'unicast' not in text

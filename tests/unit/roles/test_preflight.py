@@ -30,13 +30,13 @@ all:
 GOOD = [{'name': 'www', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'group': 'lvs_real_servers'}]}]
 
 
-def run(tmp_path, hosts, role, tasks_from, extra, inventory=INVENTORY, include_vars=None):
-    """ansible-playbook with one play that includes role's tasks_from on hosts; (rc, output)."""
+def run(tmp_path, hosts, role, tasks_from, extra, inventory=INVENTORY, include_vars=None, then=None):
+    """ansible-playbook with one play that includes role's tasks_from on hosts, then the tasks then; (rc, output)."""
     (tmp_path / 'hosts.yml').write_text(inventory)
     include = {'ansible.builtin.include_role': {'name': 'lvs.cluster.%s' % role, 'tasks_from': tasks_from}}
     if include_vars:
         include['vars'] = include_vars
-    play = [{'hosts': hosts, 'gather_facts': False, 'tasks': [include]}]
+    play = [{'hosts': hosts, 'gather_facts': False, 'tasks': [include] + (then or [])}]
     (tmp_path / 'play.yml').write_text(json.dumps(play))
     (tmp_path / 'extra.json').write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
@@ -136,18 +136,20 @@ def test_keepalived_never_replaces_a_foreign_config(tmp_path):
             [line for line in out.split('PLAY RECAP')[1].splitlines() if line.startswith(host + ' ')][0], out
 
 
-# Drain refuses directors whose table keepalived builds, reading the directors' own setting (here a group var
-# of lvs_directors that the real server does not have), before anything changes.
-KEEPALIVED_DIRECTORS = INVENTORY.replace('lvs_directors: {hosts: {lb1: {}}}',
-                                         'lvs_directors: {hosts: {lb1: {}}, vars: {lvs_director_ha: keepalived}}')
+# Drain and restore find the directors whose table keepalived builds from the directors' own setting (here a group
+# var of lvs_directors that the real server does not have): those get a keepalived reload after the held-out file.
+KEEPALIVED_DIRECTORS = INVENTORY.replace(
+    'lvs_directors: {hosts: {lb1: {}}}',
+    'lvs_directors: {hosts: {lb1: {}, lb2: {ansible_host: 192.0.2.9, ansible_connection: local, '
+    'lvs_director_ha: none}}, vars: {lvs_director_ha: keepalived}}')
 
 
-def test_drain_is_refused_when_the_directors_run_keepalived(tmp_path):
-    rc, out = run(tmp_path, 'web1', 'realserver', 'drain', {'lvs_virtual_services': GOOD}, KEEPALIVED_DIRECTORS)
-    assert rc != 0
-    text = ' '.join(out.split())  # the result is printed as YAML, folded
-    assert 'lvs_director_ha: keepalived builds the table of lb1; drain and restore support lvs_director_ha: none' in text
-    assert 'Hold this real server out of rotation' not in out
+def test_drain_finds_the_directors_that_run_keepalived(tmp_path):
+    show = [{'ansible.builtin.debug': {'msg': 'keepalived directors: {{ __realserver_keepalived_directors | to_json }}'}}]
+    rc, out = run(tmp_path, 'web1', 'realserver', 'maintenance_preflight', {'lvs_virtual_services': GOOD},
+                  KEEPALIVED_DIRECTORS, then=show)
+    assert rc == 0, out
+    assert 'keepalived directors: [\\"lb1\\"]' in out or 'keepalived directors: ["lb1"]' in out, out
 
 
 def test_drain_of_a_host_that_serves_nothing_is_refused(tmp_path):

@@ -59,6 +59,19 @@ def test_missing_server_fails():
     assert 'web: rs1 never answered (expected 50.0%)' in report['problems']
 
 
+def test_rr_shares_equally_whatever_the_weights():
+    # IPVS's rr ignores weights above 0: rs1 (1) and rs2 (2) get half each, not a third and two thirds
+    servers = [rs('rs1', 1), rs('rs2', 2), rs('rs3', 0)]
+    report = one({'web': {'rs1': 30, 'rs2': 30}}, [service('rr', servers)])
+    assert report['ok'], report['problems']
+    assert [r['expected_share'] for r in report['rows']] == [0.5, 0.5, 0.0]
+    report = one({'web': {'rs1': 20, 'rs2': 40}}, [service('rr', servers)])
+    assert not report['ok']
+    assert any(p.startswith('web: rs1 answered 33.3%, expected 50.0%') for p in report['problems'])
+    # wrr does follow them
+    assert one({'web': {'rs1': 20, 'rs2': 40}}, [service('wrr', servers)])['ok']
+
+
 def test_weight_zero_expects_no_answer():
     servers = [rs('rs1', 0), rs('rs2', 1)]
     assert one({'web': {'rs2': 60}}, [service(servers=servers)])['ok']

@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import copy
+import fnmatch
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.keepalived import FilterModule
-from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import keepalived_config, vrrp_addresses
+from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import _held_out_glob, keepalived_config, vrrp_addresses
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError, normalise_services
 
 HOSTVARS = {
@@ -329,8 +330,10 @@ def test_virtual_servers_mapping():
         'check': {'type': 'tcp_check', 'path': '/', 'status_code': 200, 'script': None, 'connect_timeout': 3,
                   'timeout': 5, 'retries': 1, 'delay_before_retry': 1, 'delay_loop': 5},
         'real_servers': [
-            {'address': '192.0.2.11', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web1'},
-            {'address': '192.0.2.12', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web2'}],
+            {'address': '192.0.2.11', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web1',
+             'held_out_glob': '[1]92.0.2.11'},
+            {'address': '192.0.2.12', 'port': 80, 'weight': 3, 'uthreshold': 100, 'lthreshold': 50, 'host': 'web2',
+             'held_out_glob': '[1]92.0.2.12'}],
     }
     assert (app['lb_kind'], app['sorry_server'], app['inhibit_on_failure'], app['quorum'], app['hysteresis']) == (
         'NAT', None, False, 1, 0)
@@ -339,6 +342,15 @@ def test_virtual_servers_mapping():
     assert (marked['fwmark'], marked['address'], marked['port'], marked['protocol']) == (7, None, None, 'SCTP')
     assert (dns['ipvs_id'], marked['ipvs_id']) == ('-u 192.0.2.103:53', '-f 7')
     assert [r['port'] for r in marked['real_servers']] == [80, 80]  # kept for connect_port
+
+
+# The file that drain writes for a real server, as a glob that matches it alone (an unmatched glob is silent).
+@pytest.mark.parametrize('address, glob', [('192.0.2.11', '[1]92.0.2.11'), ('2001:db8::11', '[2]001:db8::11'),
+                                           ('::ffff:c000:20b', '::[f]fff:c000:20b')])
+def test_held_out_glob_matches_the_address_alone(address, glob):
+    assert _held_out_glob(address) == glob
+    assert fnmatch.fnmatchcase(address, glob)
+    assert not any(fnmatch.fnmatchcase(other, glob) for other in (address + '1', '1' + address, address[:-1]))
 
 
 @pytest.mark.parametrize('check, scripts', [

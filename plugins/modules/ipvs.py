@@ -257,7 +257,7 @@ EXAMPLES = r"""
 - name: Hold 198.51.100.12 out of rotation and wait until its connections have ended (at most 120 s)
   lvs.cluster.ipvs:
     services: "{{ lvs_virtual_services | lvs.cluster.virtual_services(hostvars, groups) | lvs.cluster.ipvs_services }}"
-    drained_dir: /var/lib/lvs-cluster/drained   # holds an empty file named 198.51.100.12
+    drained_dir: /var/lib/lvs-cluster/drained   # holds a file named 198.51.100.12
     wait_idle: [198.51.100.12]
     drain_timeout: 120
 

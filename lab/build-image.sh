@@ -19,6 +19,7 @@ log "image $rel: configure"
 # Services the roles must enable themselves: present but off.
 chroot "$root" systemctl disable keepalived.service >/dev/null 2>&1 || true
 chroot "$root" systemctl disable ipvsadm.service >/dev/null 2>&1 || true
+chroot "$root" systemctl disable bird.service >/dev/null 2>&1 || true
 # Units that fail or make no sense in a container (no udev, ttys, kernel mounts, timers).
 chroot "$root" systemctl mask \
   getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \

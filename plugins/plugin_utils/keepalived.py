@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import new_service, service_id
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import Invalid, describe, key_text
+from ansible_collections.lvs.cluster.plugins.plugin_utils.bgp import announce_routes
 from ansible_collections.lvs.cluster.plugins.plugin_utils.facts import interface_addresses
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import ModelError
+from ansible_collections.lvs.cluster.plugins.plugin_utils.settings import SettingsChecker
 
 # keepalived's own names for the forwarding methods and protocols.
 LB_KIND = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
@@ -35,6 +37,9 @@ SETTINGS_DEFAULTS = {
     'virtual_router_id_base': 51, 'virtual_router_ids': {}, 'auth_pass': '',
     'sync_daemon': True, 'sync_interface': '', 'sync_id': 0, 'unicast': False, 'unicast_address': '',
     'vrrp_version': 2,
+    # vrrp: the directors share the VIPs by VRRP (lvs_director_ha: keepalived); bgp: no VRRP, every director serves,
+    # and keepalived adds a service's route to bgp_table while the service has its quorum (BIRD announces it).
+    'mode': 'vrrp', 'bgp_table': 4242,
 }
 # VRRPv3 carries the advertisement interval in hundredths of a second, in 12 bits (RFC 5798 5.2.7).
 MAX_V3_CENTISECONDS = 4095
@@ -89,38 +94,14 @@ def _vrrp_addresses(services):
     return result
 
 
-class _Builder:
+class _Builder(SettingsChecker):
     def __init__(self, services, hostname, directors, hostvars, settings, placement):
+        super().__init__(settings, SETTINGS_DEFAULTS, 'keepalived')
         self.services = services
         self.hostname = hostname
         self.directors = list(directors or [])
         self.hostvars = hostvars if hostvars is not None else {}
-        self.settings = dict(SETTINGS_DEFAULTS)
         self.placement = placement if isinstance(placement, Mapping) else None
-        self.errors = []
-        if isinstance(settings, Mapping):
-            self.settings.update(settings)
-        elif settings is not None:
-            self.err('keepalived settings', 'must be a mapping of keepalived_* settings, got %s' % describe(settings))
-
-    def err(self, path, message):
-        problem = '%s: %s' % (path, message)
-        if problem not in self.errors:  # a setting read twice is reported once
-            self.errors.append(problem)
-
-    def checked(self, var, check_value, *args, **kwargs):
-        """check_value(*args, **kwargs) from lvs_validate, or None with its problem recorded for var."""
-        try:
-            return check_value(*args, **kwargs)
-        except Invalid as exc:
-            self.err(var, str(exc))
-            return None
-
-    def integer(self, var, value, low, high):
-        return self.checked(var, check.integer, value, low, high)
-
-    def boolean(self, var, value):
-        return bool(self.checked(var, check.boolean, value))
 
     # -- priorities: every director's, so the highest one starts as MASTER -------------------------
     def priority_of(self, host, index):
@@ -399,6 +380,9 @@ class _Builder:
 
     def run(self):
         self.checked('inventory_hostname', check.token, self.hostname, check.ROUTER_ID_RE, ROUTER_ID_RULE)
+        mode = self.checked('lvs_director_ha', check.choice, self.settings['mode'], ('vrrp', 'bgp'), 'a keepalived mode')
+        if mode == 'bgp':
+            return self.run_bgp()
         priority, top = self.priorities()
         instances = self.instances(priority, top)
         sync = self.sync_daemon(instances)
@@ -406,6 +390,7 @@ class _Builder:
             raise ModelError(self.errors)
         virtual_servers = [self.virtual_server(svc) for svc in self.services]
         return {
+            'mode': 'vrrp',
             'router_id': self.hostname,
             'vrrp_version': int(self.settings['vrrp_version']),
             'instances': instances,
@@ -415,6 +400,32 @@ class _Builder:
             'sync_daemon': sync,
             'scripts': any(vs['check'] and vs['check']['type'] == 'misc_check' for vs in virtual_servers),
             'virtual_servers': virtual_servers,
+        }
+
+    def run_bgp(self):
+        """No VRRP: keepalived builds the table with health checks, and each service's quorum_up/quorum_down add and
+        delete its route in bgp_table, which BIRD announces. A failed real server keeps its place at weight 0
+        (inhibit_on_failure): a removed and re-added one would go to the end of the list, and mh/sh would then map
+        flows differently from the other directors."""
+        table = self.integer('bgp table', self.settings['bgp_table'], 1, 4294967294)
+        if self.errors:
+            raise ModelError(self.errors)
+        routes = announce_routes(self.services, table)
+        virtual_servers = []
+        for svc in self.services:
+            vs = self.virtual_server(svc)
+            # No alpha: with real servers down until their first check, the first one up brings the quorum and the
+            # announcement while the others still wait, and mh-fallback then sends moved flows to other real
+            # servers than the other directors do (2 of 16 long-lived connections reset when a director came back).
+            vs['inhibit_on_failure'] = True
+            vs['quorum_up'] = ' '.join(routes[svc['name']]['up']) if svc['name'] in routes else None
+            vs['quorum_down'] = ' '.join(routes[svc['name']]['down']) if svc['name'] in routes else None
+            virtual_servers.append(vs)
+        return {
+            'mode': 'bgp', 'router_id': self.hostname, 'vrrp_version': 2, 'instances': [], 'sync_group': [],
+            'sync_daemon': None, 'bgp_table': table,
+            # quorum_up/quorum_down run /bin/ip as root: keepalived then wants its script security on.
+            'scripts': True, 'virtual_servers': virtual_servers,
         }
 
 

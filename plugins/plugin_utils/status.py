@@ -5,7 +5,7 @@
 Input, read by the playbook with one lvs.cluster.ipvs_info and one host_facts.py run per director and one
 host_facts.py run per real server (read_hosts() takes them from hostvars):
   services      normalised services (lvs.cluster.virtual_services)
-  directors     {host: {'ha': 'none'|'keepalived', 'services': ipvs_info services,
+  directors     {host: {'ha': 'none'|'keepalived'|'bgp', 'services': ipvs_info services,
                         'facts': host_facts.py output (addresses, units), 'held_out': [real server addresses]}}
   real_servers  {host: {'facts': host_facts.py output}}
 Output: {'lines': printable table, 'problems': one line per disagreement with the declaration}.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 
 KEEPALIVED = 'keepalived.service'
+BIRD = 'lvs-bird.service'
 
 
 def _held(facts, devices=None):
@@ -54,7 +55,17 @@ def _directors(services, directors, problems):
         for vip in mine:
             holders[vip].append(name)
         ha = info.get('ha') or 'none'
-        if ha == 'keepalived':
+        units = (info.get('facts') or {}).get('units') or {}
+        if ha == 'bgp':
+            # every director serves every VIP (on lo); keepalived checks, lvs-bird announces
+            down = ['%s %s' % (u.split('.', maxsplit=1)[0], units.get(u, 'unknown')) for u in (KEEPALIVED, BIRD)
+                    if units.get(u, 'unknown') != 'active']
+            state = ', '.join(down) or 'announcing'
+            problems.extend('%s: %s' % (name, what) for what in down)
+            for vip in vips:
+                if vip not in held:
+                    problems.append('%s: does not hold VIP %s' % (name, vip))
+        elif ha == 'keepalived':
             unit = ((info.get('facts') or {}).get('units') or {}).get(KEEPALIVED, 'unknown')
             if unit != 'active':
                 state = 'keepalived ' + unit
@@ -74,7 +85,7 @@ def _directors(services, directors, problems):
     for vip in vips:
         if not holders[vip]:
             problems.append('VIP %s is held by no director' % vip)
-        elif len(holders[vip]) > 1:
+        elif len(holders[vip]) > 1 and any((directors[h].get('ha') or 'none') != 'bgp' for h in holders[vip]):
             problems.append('VIP %s is held by %d directors at once: %s'
                             % (vip, len(holders[vip]), ', '.join(holders[vip])))
     return lines
@@ -130,7 +141,9 @@ def _services(services, directors, problems):
             seen[director] = sorted((a, p, d['weight']) for (a, p), d in dests.items())
             for rs in svc['real_servers']:
                 dest = dests.pop((rs['address'], rs['port']), None)
-                state, bad = _dest_state(rs, dest, held_out, info.get('ha') == 'keepalived', svc.get('inhibit_on_failure'))
+                checked = info.get('ha') in ('keepalived', 'bgp')  # keepalived's health checks build the table
+                state, bad = _dest_state(rs, dest, held_out, checked,
+                                         svc.get('inhibit_on_failure') or info.get('ha') == 'bgp')
                 label = _hostport(rs['address'], rs['port']) + (' (%s)' % rs['host'] if rs.get('host') else '')
                 lines.append(_row(label, director, dest, state))
                 if bad:
@@ -138,7 +151,7 @@ def _services(services, directors, problems):
             sorry = svc.get('sorry_server') or {}
             for (address, port), dest in sorted(dests.items()):
                 label = _hostport(address, port)
-                if info.get('ha') == 'keepalived' and (address, port) == (sorry.get('address'), sorry.get('port')):
+                if info.get('ha') in ('keepalived', 'bgp') and (address, port) == (sorry.get('address'), sorry.get('port')):
                     lines.append(_row(label, director, dest, 'sorry server (no real server is up)'))
                     continue
                 lines.append(_row(label, director, dest, 'not declared'))

@@ -51,15 +51,22 @@ def render(services=None, hostvars=None, placement=None, template='keepalived.co
                                               placement),
         ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE,
         __keepalived_daemon='/usr/sbin/keepalived', __keepalived_ipvsadm='/sbin/ipvsadm',
-        __common_drained_dir=DRAINED_DIR, __keepalived_netstate_apply=NETSTATE_APPLY, __keepalived_handover=handover)
+        __common_drained_dir=DRAINED_DIR, __keepalived_netstate_apply=NETSTATE_APPLY, __keepalived_handover=handover,
+        __keepalived_ip='/bin/ip', __keepalived_sleep='/bin/sleep', __keepalived_bgp_settle=3)
+
+
+# Every drop-in starts so: after lvs-netstate@director, keepalived with --dont-release-ipvs.
+DROPIN_HEAD = ['[Unit]', 'After=lvs-netstate@director.service', '[Service]', 'ExecStart=',
+               'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS']
+
+
+def unit_lines(text):
+    return [line for line in text.splitlines() if line and not line.startswith('#')]
 
 
 def test_unit_dropin_removes_the_services_once_keepalived_has_exited():
     text = render(template='keepalived-service.conf.j2')
-    assert [line for line in text.splitlines() if line and not line.startswith('#')] == [
-        '[Service]',
-        'ExecStart=',
-        'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS',
+    assert unit_lines(text) == DROPIN_HEAD + [
         'ExecStopPost=-/sbin/ipvsadm -D -t 192.0.2.100:80',
         'ExecStopPost=-/sbin/ipvsadm -D -t 192.0.2.101:443',
         'ExecStopPost=-/sbin/ipvsadm -D -f 7',
@@ -70,10 +77,7 @@ def test_unit_dropin_removes_the_services_once_keepalived_has_exited():
 
 def test_unit_dropin_of_the_hand_over_keeps_the_services_and_gives_the_vips_back():
     text = render(template='keepalived-service.conf.j2', handover=True)
-    assert [line for line in text.splitlines() if line and not line.startswith('#')] == [
-        '[Service]',
-        'ExecStart=',
-        'ExecStart=/usr/sbin/keepalived --dont-fork --dont-release-ipvs $DAEMON_ARGS',
+    assert unit_lines(text) == DROPIN_HEAD + [
         'ExecStopPost=-/usr/local/sbin/lvs-netstate apply --keep-stale /etc/lvs-cluster/director.conf',
     ]
 
@@ -229,3 +233,29 @@ def test_unicast_with_one_director_renders_no_empty_peer_block():
                                               {'interface': 'eth0', 'unicast': True}, {}),
         ansible_managed='Ansible managed', __keepalived_auth_file=AUTH_FILE, __common_drained_dir=DRAINED_DIR)
     assert 'unicast' not in text
+
+
+BGP_SERVICES = [{'name': 'web', 'vip': '203.0.113.10', 'port': 80, 'scheduler': 'mh',
+                 'scheduler_flags': ['mh-fallback', 'mh-port'],
+                 'real_servers': RS}]
+
+
+def test_bgp_mode_withdraws_before_start_and_first_thing_after_stop():
+    text = render(BGP_SERVICES, template='keepalived-service.conf.j2', mode='bgp', bgp_table=4242, auth_pass='')
+    assert unit_lines(text) == DROPIN_HEAD + [
+        'ExecStartPre=-/bin/ip -4 route flush table 4242',
+        'ExecStopPost=-/bin/ip -4 route flush table 4242',
+        'ExecStartPre=-/bin/ip -6 route flush table 4242',
+        'ExecStopPost=-/bin/ip -6 route flush table 4242',
+        'ExecStopPost=-/bin/sleep 3',
+        'ExecStopPost=-/sbin/ipvsadm -D -t 203.0.113.10:80',
+    ]
+
+
+def test_bgp_mode_marks_each_service_up_in_the_table_bird_reads_and_has_no_vrrp():
+    text = render(BGP_SERVICES, mode='bgp', bgp_table=4242, auth_pass='')
+    assert 'vrrp_instance' not in text and 'lvs_sync_daemon' not in text and 'authentication' not in text
+    assert '    quorum_up "/bin/ip -4 route replace 203.0.113.10/32 dev lo table 4242 metric 337598120"\n' in text
+    assert '    quorum_down "/bin/ip -4 route delete 203.0.113.10/32 dev lo table 4242 metric 337598120"\n' in text
+    assert text.count('        inhibit_on_failure\n') == 2 and 'alpha' not in text
+    assert '    enable_script_security\n' in text and '    mh-fallback\n    mh-port\n' in text

@@ -170,3 +170,30 @@ def test_web_page_content_of_the_defaults_and_the_ha_sorry_page_pass(tmp_path):
     for content in ('web1\n', 'sorry from ha-director1\n'):
         rc, out = run(tmp_path, 'web1', 'web', 'preflight', {'lvs_virtual_services': GOOD, 'web_page_content': content})
         assert rc == 0, out
+
+
+BGP_GOOD = [{'name': 'www', 'vip': '203.0.113.10', 'port': 80, 'scheduler': 'mh',
+             'scheduler_flags': ['mh-fallback', 'mh-port'], 'real_servers': [{'group': 'lvs_real_servers'}]}]
+BGP_SETTINGS = {'lvs_director_ha': 'bgp', 'bgp_local_as': 64513,
+                'bgp_peers': [{'address': '192.0.2.1', 'as': 64512, 'password': 'lab secret'}]}
+
+
+def test_several_directors_with_bgp_pass_and_the_password_stays_hidden(tmp_path):
+    extra = dict(BGP_SETTINGS, lvs_virtual_services=BGP_GOOD)
+    for role in ('director', 'keepalived', 'bgp'):
+        rc, out = run(tmp_path, 'lb1', role, 'preflight', extra, TWO_DIRECTORS)
+        assert rc == 0, out
+        assert 'lab secret' not in out
+
+
+def test_bgp_preflight_reports_services_and_settings_at_once(tmp_path):
+    extra = dict(BGP_SETTINGS, lvs_virtual_services=[dict(GOOD[0], scheduler='wlc')], bgp_local_as='x',
+                 bgp_peers=[{'address': '192.0.2.1', 'as': 64512, 'password': 'bad"one'}])
+    rc, out = run(tmp_path, 'lb1', 'bgp', 'preflight', extra, TWO_DIRECTORS)
+    assert rc != 0
+    assert 'invalid BGP settings (lvs_director_ha: bgp):' in out
+    assert 'lvs_virtual_services (www).scheduler: wlc keeps state of its own on each director' in out
+    assert "bgp_local_as: must be an integer 1..4294967295, got str 'x'" in out
+    assert 'bgp_peers[0].password: must be 1..80 printable ASCII characters' in out
+    assert 'bad"one' not in out
+    assert 'argument_spec_data' not in out

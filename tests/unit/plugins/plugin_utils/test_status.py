@@ -187,3 +187,35 @@ def test_keepalived_director_without_vips_is_not_called_master():
     directors['lb1']['services'] = []
     out = cluster_status(services, directors, {})
     assert '  lb1                  keepalived  keepalived active -' in out['lines']
+
+
+def bgp_director(addresses, dests, keepalived='active', bird='active'):
+    info = director('bgp', [], dests, keepalived)
+    info['facts']['addresses']['lo'] += addresses
+    info['facts']['units']['lvs-bird.service'] = bird
+    return info
+
+
+def test_bgp_directors_all_hold_the_vip_and_announce_it():
+    _directors, real_servers = healthy()
+    both = [dest('192.0.2.11', 1), dest('192.0.2.12', 2)]
+    directors = {'lb1': bgp_director(['192.0.2.100/32'], both), 'lb2': bgp_director(['192.0.2.100/32'], both)}
+    out = cluster_status(SERVICES, directors, real_servers)
+    assert out['problems'] == []
+    assert '  lb1                  bgp         announcing       192.0.2.100 (lo)' in '\n'.join(out['lines'])
+
+
+def test_a_bgp_director_that_cannot_announce_or_lacks_the_vip_is_named():
+    _directors, real_servers = healthy()
+    directors = {'lb1': bgp_director(['192.0.2.100/32'], [dest('192.0.2.11', 0), dest('192.0.2.12', 2)], bird='inactive'),
+                 'lb2': bgp_director([], [dest('192.0.2.11', 1), dest('192.0.2.12', 2)], keepalived='failed')}
+    out = cluster_status(SERVICES, directors, real_servers)
+    assert out['problems'] == [
+        'lb1: lvs-bird inactive',
+        'lb2: keepalived failed',
+        'lb2: does not hold VIP 192.0.2.100',
+        'lb1: www 192.0.2.11:80 (web1): failed (weight 0)',
+        # with bgp a disagreement sends the same flow to different real servers
+        'service www: the directors disagree (lb1: 192.0.2.11:80 w0, 192.0.2.12:80 w2; lb2: 192.0.2.11:80 w1, '
+        '192.0.2.12:80 w2)',
+    ]

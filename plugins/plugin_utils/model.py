@@ -15,6 +15,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
     FORWARDINGS, MAX_PERSISTENCE, MAX_PORT, MAX_THRESHOLD, MAX_U32, MAX_WEIGHT, PROTOCOLS, SCHEDULERS,
     Invalid, describe, family_of, is_int, type_name,
 )
+from ansible_collections.lvs.cluster.plugins.plugin_utils.settings import Problems
 
 SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding',
                 'persistence', 'persistence_netmask', 'gateway', 'real_servers',
@@ -99,29 +100,15 @@ def host_address(hostvars, host):
                      else 'ansible_host is unset and the host name'))
 
 
-class _Normaliser:
+class _Normaliser(Problems):
     def __init__(self, hostvars, groups, var_name):
+        super().__init__()
         self.hostvars = hostvars if hostvars is not None else {}
         self.groups = groups if isinstance(groups, Mapping) else {}
         self.var = var_name
-        self.errors = []
         self._address_index = None
 
-    def err(self, path, message):
-        self.errors.append('%s: %s' % (path, message))
-
-    # -- scalar helpers: the core's checks, with the problem recorded at path --------------------
-    def checked(self, path, check_value, *args, **kwargs):
-        """check_value(*args, **kwargs), or None with its problem recorded at path."""
-        try:
-            return check_value(*args, **kwargs)
-        except Invalid as exc:
-            self.err(path, str(exc))
-            return None
-
-    def integer(self, path, value, low, high):
-        return self.checked(path, check.integer, value, low, high)
-
+    # -- scalar helpers: the core's checks (Problems.checked, .integer), with the problem recorded at path ----------
     def choice(self, path, value, allowed, what):
         return self.checked(path, check.choice, value, allowed, what)
 

@@ -15,7 +15,8 @@ ENV_FILE=$LAB_RUN/env
 VM_KEY=$(input_hash "$VM_SUITE" "$LAB_DIR/slim-rootfs.sh" "$LAB_DIR/build-vm.sh" "$LAB_DIR/vm-init.sh" "$LAB_DIR/vm-packages.txt")
 declare -A IMAGE_KEY
 for r in $LAB_SUITES; do
-  IMAGE_KEY[$r]=$(input_hash "$r" "$LAB_DIR/slim-rootfs.sh" "$LAB_DIR/build-image.sh" "$LAB_DIR/image-packages.txt")
+  IMAGE_KEY[$r]=$(input_hash "$r" "$LAB_DIR/slim-rootfs.sh" "$LAB_DIR/build-image.sh" "$LAB_DIR/image-packages.txt" \
+    "$LAB_DIR/lvs_lab_pyc.py")
 done
 BASE_KEY=$(for r in $LAB_SUITES; do echo "$r=${IMAGE_KEY[$r]}"; done | input_hash "vm=$VM_KEY import=v1" -)
 image_key() { echo "${IMAGE_KEY[$1]:-}"; }

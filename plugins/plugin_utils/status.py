@@ -6,7 +6,8 @@ Input, read by the playbook with one lvs.cluster.ipvs_info and one host_facts.py
 host_facts.py run per real server (read_hosts() takes them from hostvars):
   services      normalised services (lvs.cluster.virtual_services)
   directors     {host: {'ha': 'none'|'keepalived'|'bgp', 'services': ipvs_info services,
-                        'facts': host_facts.py output (addresses, units), 'held_out': [real server addresses]}}
+                        'facts': host_facts.py output (addresses, units, texts: bird.conf),
+                        'held_out': [real server addresses]}}
   real_servers  {host: {'facts': host_facts.py output}}
 Output: {'lines': printable table, 'problems': one line per disagreement with the declaration}.
 """
@@ -17,6 +18,10 @@ import json
 
 KEEPALIVED = 'keepalived.service'
 BIRD = 'lvs-bird.service'
+# The line roles/bgp/templates/bird.conf.j2 writes while bgp_maintenance withdraws every announcement; the
+# playbook reads the director's bird.conf (host_facts.py texts), so a director put in maintenance by a limited
+# run shows as such whatever the inventory says.
+BGP_MAINTENANCE_MARK = '# bgp_maintenance: this director announces nothing'
 
 
 def _held(facts, devices=None):
@@ -60,7 +65,9 @@ def _directors(services, directors, problems):
             # every director serves every VIP (on lo); keepalived checks, lvs-bird announces
             down = ['%s %s' % (u.split('.', maxsplit=1)[0], units.get(u, 'unknown')) for u in (KEEPALIVED, BIRD)
                     if units.get(u, 'unknown') != 'active']
-            state = ', '.join(down) or 'announcing'
+            withdrawn = any(BGP_MAINTENANCE_MARK in (text or '')
+                            for text in ((info.get('facts') or {}).get('texts') or {}).values())
+            state = ', '.join(down) or ('maintenance' if withdrawn else 'announcing')
             problems.extend('%s: %s' % (name, what) for what in down)
             for vip in vips:
                 if vip not in held:

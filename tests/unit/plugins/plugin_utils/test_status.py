@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import normalise_services
 from ansible_collections.lvs.cluster.plugins.plugin_utils import status
-from ansible_collections.lvs.cluster.plugins.plugin_utils.status import cluster_status, read_hosts
+from ansible_collections.lvs.cluster.plugins.plugin_utils.status import BGP_MAINTENANCE_MARK, cluster_status, read_hosts
 
 GROUPS = {'lvs_directors': ['lb1', 'lb2'], 'lvs_real_servers': ['web1', 'web2'], 'all': ['lb1', 'lb2', 'web1', 'web2']}
 HOSTVARS = {'lb1': {'ansible_host': '192.0.2.1'}, 'lb2': {'ansible_host': '192.0.2.2'},
@@ -203,6 +204,24 @@ def test_bgp_directors_all_hold_the_vip_and_announce_it():
     out = cluster_status(SERVICES, directors, real_servers)
     assert out['problems'] == []
     assert '  lb1                  bgp         announcing       192.0.2.100 (lo)' in '\n'.join(out['lines'])
+
+
+def test_a_bgp_director_in_maintenance_says_so_and_is_no_problem():
+    _directors, real_servers = healthy()
+    both = [dest('192.0.2.11', 1), dest('192.0.2.12', 2)]
+    directors = {'lb1': bgp_director(['192.0.2.100/32'], both), 'lb2': bgp_director(['192.0.2.100/32'], both)}
+    directors['lb1']['facts']['texts'] = {'/etc/lvs-cluster/bird/bird.conf': 'filter lvs_export4 {\n'
+                                          '    %s; its sessions stay up.\n    reject;\n}\n' % BGP_MAINTENANCE_MARK}
+    directors['lb2']['facts']['texts'] = {'/etc/lvs-cluster/bird/bird.conf': 'filter lvs_export4 {\n    accept;\n}\n'}
+    out = cluster_status(SERVICES, directors, real_servers)
+    assert out['problems'] == []
+    assert '  lb1                  bgp         maintenance      192.0.2.100 (lo)' in out['lines']
+    assert '  lb2                  bgp         announcing       192.0.2.100 (lo)' in out['lines']
+
+
+def test_the_maintenance_mark_is_what_the_bird_template_writes():
+    template = (Path(__file__).parents[4] / 'roles' / 'bgp' / 'templates' / 'bird.conf.j2').read_text()
+    assert '{% if b.maintenance %}\n    ' + BGP_MAINTENANCE_MARK + ';' in template
 
 
 def test_a_bgp_director_that_cannot_announce_or_lacks_the_vip_is_named():

@@ -14,6 +14,7 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     normalise_services,
     services_served_by,
     to_ipvs_services,
+    to_mark_rules,
 )
 
 
@@ -57,6 +58,10 @@ def ipvs_services(services):
     return _wrap(to_ipvs_services, services)
 
 
+def mark_rules(services):
+    return _wrap(to_mark_rules, services)
+
+
 def real_server_address(host, hostvars, strict=True):
     """The canonical address the directors use for an inventory host, as the data model resolves it.
     strict=False: '' for a host that has none (e.g. a director known by name only) instead of an error."""
@@ -75,5 +80,6 @@ class FilterModule:
             'check_settings': check_settings,
             'served_by': served_by,
             'ipvs_services': ipvs_services,
+            'mark_rules': mark_rules,
             'real_server_address': real_server_address,
         }

@@ -53,8 +53,12 @@ HTTP_PATH_RE = re.compile(r'/(?:(?![#!"\\{}$])[!-~])*')
 SCRIPT_RE = re.compile(r'/(?:(?!["\\{}$])[ -~])*')  # written inside double quotes: spaces are fine
 AUTH_PASS_RE = re.compile(r'(?:(?![#!"\\{}$])[!-~]){1,8}')  # VRRP PASS uses 8 bytes
 ROUTER_ID_RE = re.compile(r'(?:(?![#!"\\{}$])[!-~]){1,255}')
+PORT_RANGE_RE = re.compile(r'([0-9]+)-([0-9]+)')
+PREFIX_RE = re.compile(r'([^/]+)/([0-9]+)')
 
 ADDRESS = 'must be a unicast IPv4 or IPv6 address'
+NETWORK = 'must be a unicast IPv4 or IPv6 address or a network prefix ADDRESS/LEN'
+PORT_OR_RANGE = 'a port 1..65535 or a port range "LOW-HIGH" (LOW < HIGH)'
 _MAX_ADDRESS_TEXT = 64  # longer than any address text, even IPv6 with an IPv4 tail
 _THIS_NETWORK = ipaddress.IPv4Network('0.0.0.0/8')
 _LIMITED_BROADCAST = ipaddress.IPv4Address('255.255.255.255')
@@ -128,6 +132,24 @@ def integer(value, low, high, digit_strings=False):
     if number < low or (high is not None and number > high):
         raise Invalid('%s is outside %s' % (int_text(number), _range_text(low, high)))
     return number
+
+
+def port_range(value):
+    """A port (an int) or a port range "LOW-HIGH" (ASCII digits, LOW < HIGH), as (low, high)."""
+    if is_int(value):
+        port = integer(value, 1, MAX_PORT)
+        return port, port
+    found = PORT_RANGE_RE.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        raise Invalid('must be %s, got %s' % (PORT_OR_RANGE, describe(value)))
+    try:
+        low, high = (integer(part, 1, MAX_PORT, digit_strings=True) for part in found.groups())
+    except Invalid as exc:
+        raise Invalid('range %s: %s' % (short_repr(value), exc)) from None
+    if low >= high:
+        raise Invalid('range %s: %d is not below %d (a single port is written as a number)'
+                      % (short_repr(value), low, high))
+    return low, high
 
 
 def boolean(value):
@@ -223,6 +245,49 @@ def ip_address(value, loopback=False):
     if problem is not None:
         raise Invalid(problem)
     return addr
+
+
+def _not_unicast_network(net):
+    """Why a prefix (shorter than one address) cannot be matched, or None when it can."""
+    if net.is_loopback:
+        return 'loopback'
+    if net.is_multicast:
+        return 'multicast'
+    if net.is_link_local:
+        return 'link-local'
+    if net.version == 4 and net.subnet_of(_THIS_NETWORK):
+        return '"this network" 0.0.0.0/8'
+    if net.is_reserved:
+        return 'reserved'
+    return None
+
+
+def ip_network(value):
+    """A unicast address (the rules of ip_address; its /32 or /128 returned) or a prefix ADDRESS/LEN with
+    LEN >= 1 and no host bits set, not loopback, multicast, link-local or reserved, as an ipaddress network."""
+    if isinstance(value, str) and '/' not in value:
+        return ipaddress.ip_network(ip_address(value))
+    found = PREFIX_RE.fullmatch(value) if isinstance(value, str) and len(value) <= _MAX_ADDRESS_TEXT + 4 else None
+    if found is None or '%' in value:
+        raise Invalid('%s%s, got %s' % (NETWORK, ' without a zone id (%...)' if found else '', describe(value)))
+    text, length = found.groups()
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise Invalid('%s, got %s' % (NETWORK, describe(value))) from None
+    prefix = int(length)
+    if not 1 <= prefix <= addr.max_prefixlen:
+        raise Invalid('prefix length %d of %s is outside 1..%d' % (prefix, short_repr(value), addr.max_prefixlen))
+    if prefix == addr.max_prefixlen:  # one address: the same rules as any other address
+        return ipaddress.ip_network(ip_address(text))
+    net = ipaddress.ip_network((addr, prefix), strict=False)
+    if net.network_address != addr:
+        raise Invalid('%s has host bits set: the network is %s (or write %s for that one address)'
+                      % (short_repr(value), net.compressed, addr.compressed))
+    why = _not_unicast_network(net)
+    if why is not None:
+        raise Invalid('%s, got %s (%s)' % (NETWORK, net.compressed, why))
+    return net
 
 
 def not_the_vip(addr, vip):

@@ -19,7 +19,10 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.settings import Proble
 
 SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding',
                 'persistence', 'persistence_netmask', 'gateway', 'real_servers',
-                'health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure')
+                'health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure', 'match')
+# match: what traffic the director marks with a fwmark service's mark (docs/data-model.md).
+MATCH_KEYS = ('addresses', 'ports', 'protocols')
+MATCH_DEFAULT_PROTOCOLS = ['tcp']
 # Read only by keepalived (lvs.cluster.keepalived); the lvs.cluster.ipvs module has no health checks.
 HEALTH_CHECK_TYPES = ('tcp_check', 'http_get', 'misc_check', 'none')
 HEALTH_CHECK_KEYS = ('type', 'path', 'status_code', 'script', 'connect_timeout', 'timeout', 'retries',
@@ -57,6 +60,17 @@ def _hostport(address, port):
 
 def _ip_version_text(family):
     return 'IPv4' if family == 'inet' else 'IPv6'
+
+
+def _other_family(text, version, family, vip):
+    """'<text> is IPv6 but the service is IPv4 (vip ...)': an address (or prefix) of the wrong family."""
+    return '%s is IPv%d but the service is %s (%s)' % (
+        text, version, _ip_version_text(family),
+        'vip %s' % vip.compressed if vip is not None else 'taken from the first real server')
+
+
+def _port_text(low, high):
+    return '%d' % low if low == high else '%d-%d' % (low, high)
 
 
 class HostVarError(ValueError):
@@ -179,6 +193,7 @@ class _Normaliser(Problems):
         real_servers = self.real_servers(label, item.get('real_servers'), port, forwarding)
         family = self.family(vip, real_servers)
         self.real_servers_fit_service(label, real_servers, vip, family)
+        match = self.match(label + '.match', item.get('match'), has_fwmark, vip, family)
 
         netmask = self.persistence_netmask(label + '.persistence_netmask', item.get('persistence_netmask'),
                                            item.get('persistence'), family)
@@ -210,6 +225,7 @@ class _Normaliser(Problems):
             'quorum': quorum,
             'hysteresis': hysteresis,
             'inhibit_on_failure': bool(inhibit),
+            'match': match,
             '_label': label,
         }
 
@@ -226,9 +242,7 @@ class _Normaliser(Problems):
             if addr is None:
                 continue
             if family_of(addr) != family:
-                self.err(rs['_path'], 'address %s is IPv%d but the service is %s (%s)' % (
-                    addr.compressed, addr.version, _ip_version_text(family),
-                    'vip %s' % vip.compressed if vip is not None else 'taken from the first real server'))
+                self.err(rs['_path'], 'address ' + _other_family(addr.compressed, addr.version, family, vip))
             else:
                 self.checked(rs['_path'], check.not_the_vip, addr, vip)
         self.duplicate_real_servers(label, real_servers)
@@ -243,6 +257,95 @@ class _Normaliser(Problems):
             if valid is not None:
                 result.append(valid)
         return result
+
+    # -- match: what the director marks with a fwmark service's mark --------------------------------
+    def match(self, path, value, has_fwmark, vip, family):
+        """None, or {addresses, protocols, ports} as canonical text: addresses in input order (prefixes
+        net/len), protocols in input order, ports sorted ('80', '9000-9100'). Nothing may overlap."""
+        if value is None:
+            return None
+        if not has_fwmark:
+            self.err(path, 'is only used with fwmark (a service with vip and port matches its own traffic)')
+            return None
+        if not isinstance(value, Mapping):
+            self.err(path, 'must be a mapping {ports: ..., protocols: ..., addresses: ...}, got %s' % type_name(value))
+            return None
+        self.unknown_keys(path, value, MATCH_KEYS)
+        ports = self.match_ports(path + '.ports', value.get('ports'))
+        protocols = self.match_protocols(path + '.protocols', value.get('protocols'))
+        addresses = self.match_addresses(path + '.addresses', value.get('addresses'), vip, family)
+        return {'addresses': addresses, 'protocols': protocols, 'ports': ports}
+
+    def match_list(self, path, value, what):
+        """value as a non-empty list of what, or None with the problem recorded."""
+        if value is None:
+            self.err(path, 'is required: a non-empty list of %s' % what)
+        elif not _is_list(value):
+            self.err(path, 'must be a list of %s, got %s' % (what, describe(value)))
+        elif not value:
+            self.err(path, 'must not be empty: a list of %s' % what)
+        else:
+            return value
+        return None
+
+    def match_ports(self, path, value):
+        entries = []  # (low, high, path, text) of each valid item, in input order
+        for k, item in enumerate(self.match_list(path, value, 'ports 1..65535 and port ranges "LOW-HIGH"') or []):
+            ipath = '%s[%d]' % (path, k)
+            found = self.checked(ipath, check.port_range, item)
+            if found is not None:
+                entries.append(found + (ipath, _port_text(*found)))
+        self.overlaps(entries)
+        return [text for dummy, dummy, dummy, text in sorted(entries)]
+
+    def match_protocols(self, path, value):
+        if value is None:
+            return list(MATCH_DEFAULT_PROTOCOLS)
+        seen = {}  # protocol -> path, in input order
+        items = self.match_list(path, value, '%s (leave it out for tcp)' % ', '.join(PROTOCOLS)) or []
+        for k, item in enumerate(items):
+            ipath = '%s[%d]' % (path, k)
+            protocol = self.choice(ipath, item, PROTOCOLS, 'protocol')
+            if protocol in seen:
+                self.err(ipath, '%s is listed twice (also at %s)' % (protocol, seen[protocol]))
+            elif protocol is not None:
+                seen[protocol] = ipath
+        return list(seen)
+
+    def match_addresses(self, path, value, vip, family):
+        if value is None and vip is not None:
+            return [vip.compressed]
+        what = 'unicast addresses and prefixes ADDRESS/LEN' + (' (the service has no vip to default to)'
+                                                               if vip is None else '')
+        entries = []  # (first, last, path, text) as integers of the service's family, in input order
+        for k, item in enumerate(self.match_list(path, value, what) or []):
+            ipath = '%s[%d]' % (path, k)
+            net = self.checked(ipath, check.ip_network, item)
+            if net is None:
+                continue
+            single = net.prefixlen == net.max_prefixlen
+            text = net.network_address.compressed if single else net.compressed
+            if family_of(net) != family:
+                self.err(ipath, ('address ' if single else 'prefix ') + _other_family(text, net.version, family, vip))
+            else:
+                entries.append((int(net.network_address), int(net.broadcast_address), ipath, text))
+        self.overlaps(entries)
+        return [text for dummy, dummy, dummy, text in entries]
+
+    def overlaps(self, entries):
+        """entries: (low, high, path, text) in input order. An entry that overlaps another is reported at the
+        later one's path, naming the earlier (nftables refuses overlapping elements in one set). One sweep
+        over the entries sorted by low: long lists stay fast."""
+        reach = None  # index of the entry reaching furthest so far
+        for index in sorted(range(len(entries)), key=lambda k: (entries[k][0], k)):
+            if reach is not None and entries[index][0] <= entries[reach][1]:
+                first, later = entries[min(reach, index)], entries[max(reach, index)]
+                if first[:2] == later[:2]:
+                    self.err(later[2], '%s is listed twice (also at %s)' % (later[3], first[2]))
+                else:
+                    self.err(later[2], '%s overlaps %s (at %s)' % (later[3], first[3], first[2]))
+            if reach is None or entries[index][1] > entries[reach][1]:
+                reach = index
 
     def persistence_netmask(self, path, value, persistence, family):
         if value is None:
@@ -505,3 +608,13 @@ def to_ipvs_services(services):
             for rs in svc['real_servers']]
         result.append(_without_nulls(virtual))
     return result
+
+
+def to_mark_rules(services):
+    """Normalised services -> "FWMARK PROTO ADDRESSES PORTS" marking rules (lvs-netstate's mark items), one per
+    protocol of each fwmark service with match."""
+    _check_normalised(services, 'mark_rules')
+    return ['%d %s %s %s' % (svc['fwmark'], protocol, ','.join(svc['match']['addresses']),
+                             ','.join(svc['match']['ports']))
+            for svc in services if svc.get('fwmark') is not None and svc.get('match')
+            for protocol in svc['match']['protocols']]

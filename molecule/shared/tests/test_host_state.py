@@ -13,6 +13,7 @@ Expectations per host (every key optional; what is listed is compared exactly):
   sysctl: {name: value}
   arptables: [rule, ...]                         exactly these rules (arptables-legacy -L -n, stripped)
   nft_arp: [rule, ...]                           exactly these rules in nftables' arp tables (nft list ruleset)
+  nft_inet: [rule, ...]                          exactly these rules in nftables' inet tables (fwmark marking)
   ipvs_size: N                                   IPVS's connection table has N buckets (/proc/net/ip_vs)
   default_route: [gateway, ...]
   units: {unit: active|inactive|...}
@@ -87,15 +88,23 @@ def test_arptables(host):
     assert rules == expect(host, 'arptables')
 
 
-def test_nft_arp(host):
-    rules, family = [], None
+def nft_rules(host, family):
+    rules, table_family = [], None
     for line in facts(host)['nftables'].splitlines():
         words = line.split()
         if line.startswith('table '):
-            family = words[1]
-        elif family == 'arp' and words and words[0] not in ('chain', 'type', '}'):
+            table_family = words[1]
+        elif table_family == family and words and words[0] not in ('chain', 'type', '}'):
             rules.append(line.strip())
-    assert rules == expect(host, 'nft_arp')
+    return rules
+
+
+def test_nft_arp(host):
+    assert nft_rules(host, 'arp') == expect(host, 'nft_arp')
+
+
+def test_nft_inet(host):
+    assert nft_rules(host, 'inet') == expect(host, 'nft_inet')
 
 
 def test_ipvs_size(host):

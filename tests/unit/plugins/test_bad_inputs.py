@@ -95,6 +95,14 @@ def nat(**changes):
     return www(**dict({'forwarding': 'nat', 'gateway': '192.0.2.1'}, **changes))
 
 
+M = P0 + '.match'
+
+
+def marked(match, **changes):
+    """www as a fwmark service (mark 7, vip kept, no port) with the given match."""
+    return www(**dict({'fwmark': 7, 'port': None, 'match': match}, **changes))
+
+
 def model(service, path, gist):
     return ([service] if not isinstance(service, list) else service), path, gist
 
@@ -485,6 +493,104 @@ BAD = [
         model(rs(address=None, group='webz'), RS1 + '.group', "group 'webz' does not exist in inventory")),
     Bad('group-empty',
         model(rs(address=None, group='empty'), RS1 + '.group', "group 'empty' has no hosts")),
+    # -- match: what a fwmark service's director marks (nftables sets: no overlaps) ----------------------------
+    Bad('match-without-fwmark',
+        model(www(match={'ports': [80]}), M,
+              'is only used with fwmark (a service with vip and port matches its own traffic)')),
+    Bad('match-not-a-mapping',
+        model(marked([80]), M, 'must be a mapping {ports: ..., protocols: ..., addresses: ...}, got list')),
+    Bad('match-unknown-key',
+        model(marked({'ports': [80], 'port': 80}), M, 'unknown key(s) port (allowed: addresses, ports, protocols)')),
+    Bad('match-ports-missing',
+        model(marked({'protocols': ['tcp']}), M + '.ports',
+              'is required: a non-empty list of ports 1..65535 and port ranges "LOW-HIGH"')),
+    Bad('match-ports-empty',
+        model(marked({'ports': []}), M + '.ports',
+              'must not be empty: a list of ports 1..65535 and port ranges "LOW-HIGH"')),
+    Bad('match-ports-not-a-list',
+        model(marked({'ports': '80'}), M + '.ports',
+              'must be a list of ports 1..65535 and port ranges "LOW-HIGH", got str \'80\'')),
+    Bad('match-port-zero',
+        model(marked({'ports': [0]}), M + '.ports[0]', '0 is outside 1..65535')),
+    Bad('match-port-65536',
+        model(marked({'ports': [80, 65536]}), M + '.ports[1]', '65536 is outside 1..65535')),
+    Bad('match-port-range-reversed',
+        model(marked({'ports': ['90-80']}), M + '.ports[0]',
+              "range '90-80': 90 is not below 80 (a single port is written as a number)")),
+    Bad('match-port-range-of-one',
+        model(marked({'ports': ['80-80']}), M + '.ports[0]',
+              "range '80-80': 80 is not below 80 (a single port is written as a number)")),
+    Bad('match-port-range-above-65535',
+        model(marked({'ports': ['80-65536']}), M + '.ports[0]', "range '80-65536': 65536 is outside 1..65535")),
+    Bad('match-port-letter-o',
+        model(marked({'ports': ['8O']}), M + '.ports[0]',
+              'must be a port 1..65535 or a port range "LOW-HIGH" (LOW < HIGH), got str \'8O\'')),
+    Bad('match-port-trailing-newline',
+        model(marked({'ports': ['80\n']}), M + '.ports[0]',
+              'must be a port 1..65535 or a port range "LOW-HIGH" (LOW < HIGH), got str \'80\\n\'')),
+    Bad('match-port-range-trailing-newline',
+        model(marked({'ports': ['80-90\n']}), M + '.ports[0]', "got str '80-90\\n'")),
+    Bad('match-port-superscript',
+        model(marked({'ports': ['\u00b2']}), M + '.ports[0]',
+              'must be a port 1..65535 or a port range "LOW-HIGH" (LOW < HIGH), got str \'\u00b2\'')),
+    Bad('match-port-range-arabic-digits',
+        model(marked({'ports': ['\u0668\u0660-90']}), M + '.ports[0]', 'must be a port 1..65535 or a port range')),
+    Bad('match-port-bool',
+        model(marked({'ports': [True]}), M + '.ports[0]',
+              'must be a port 1..65535 or a port range "LOW-HIGH" (LOW < HIGH), got bool True')),
+    Bad('match-port-digit-string',  # a single port is an integer, as everywhere in the model
+        model(marked({'ports': ['80']}), M + '.ports[0]', "got str '80'")),
+    Bad('match-ports-overlap',
+        model(marked({'ports': [80, '70-90']}), M + '.ports[1]', '70-90 overlaps 80 (at %s.ports[0])' % M)),
+    Bad('match-port-twice',
+        model(marked({'ports': [443, 80, 80]}), M + '.ports[2]', '80 is listed twice (also at %s.ports[1])' % M)),
+    Bad('match-protocol-twice',
+        model(marked({'ports': [80], 'protocols': ['tcp', 'udp', 'tcp']}), M + '.protocols[2]',
+              'tcp is listed twice (also at %s.protocols[0])' % M)),
+    Bad('match-protocol-unknown',
+        model(marked({'ports': [80], 'protocols': ['icmp']}), M + '.protocols[0]',
+              "unknown protocol 'icmp' (one of tcp, udp, sctp)")),
+    Bad('match-protocols-empty',
+        model(marked({'ports': [80], 'protocols': []}), M + '.protocols',
+              'must not be empty: a list of tcp, udp, sctp (leave it out for tcp)')),
+    Bad('match-address-host-bits',
+        model(marked({'ports': [80], 'addresses': ['192.0.2.1/24']}), M + '.addresses[0]',
+              "'192.0.2.1/24' has host bits set: the network is 192.0.2.0/24 "
+              '(or write 192.0.2.1 for that one address)')),
+    Bad('match-address-loopback',
+        model(marked({'ports': [80], 'addresses': ['127.0.0.1']}), M + '.addresses[0]',
+              'must be a unicast IPv4 or IPv6 address, got 127.0.0.1 (loopback)')),
+    Bad('match-prefix-loopback',
+        model(marked({'ports': [80], 'addresses': ['127.0.0.0/8']}), M + '.addresses[0]',
+              'must be a unicast IPv4 or IPv6 address or a network prefix ADDRESS/LEN, got 127.0.0.0/8 (loopback)')),
+    Bad('match-prefix-multicast',
+        model(marked({'ports': [80], 'addresses': ['224.0.0.0/24']}), M + '.addresses[0]',
+              'must be a unicast IPv4 or IPv6 address or a network prefix ADDRESS/LEN, got 224.0.0.0/24 (multicast)')),
+    Bad('match-prefix-this-network',
+        model(marked({'ports': [80], 'addresses': ['0.0.0.0/8']}), M + '.addresses[0]',
+              'got 0.0.0.0/8 ("this network" 0.0.0.0/8)')),
+    Bad('match-prefix-length-zero',
+        model(marked({'ports': [80], 'addresses': ['0.0.0.0/0']}), M + '.addresses[0]',
+              "prefix length 0 of '0.0.0.0/0' is outside 1..32")),
+    Bad('match-prefix-zone-id',
+        model(marked({'ports': [80], 'addresses': ['fe80::%eth0/64']}, vip='2001:db8::100',
+                     real_servers=[{'group': 'v6'}]), M + '.addresses[0]', 'without a zone id')),
+    Bad('match-prefix-trailing-newline',
+        model(marked({'ports': [80], 'addresses': ['192.0.2.0/24\n']}), M + '.addresses[0]',
+              "must be a unicast IPv4 or IPv6 address or a network prefix ADDRESS/LEN, got str '192.0.2.0/24\\n'")),
+    Bad('match-address-other-family',
+        model(marked({'ports': [80], 'addresses': ['192.0.2.100', '2001:db8::1']}), M + '.addresses[1]',
+              'address 2001:db8::1 is IPv6 but the service is IPv4 (vip 192.0.2.100)')),
+    Bad('match-prefixes-overlap',
+        model(marked({'ports': [80], 'addresses': ['192.0.2.0/24', '198.51.100.7', '192.0.2.128/25']}),
+              M + '.addresses[2]', '192.0.2.128/25 overlaps 192.0.2.0/24 (at %s.addresses[0])' % M)),
+    Bad('match-address-in-a-prefix',
+        model(marked({'ports': [80], 'addresses': ['192.0.2.100', '192.0.2.96/28']}), M + '.addresses[1]',
+              '192.0.2.96/28 overlaps 192.0.2.100 (at %s.addresses[0])' % M)),
+    Bad('match-addresses-missing-without-vip',
+        model(marked({'ports': [80]}, vip=None), M + '.addresses',
+              'is required: a non-empty list of unicast addresses and prefixes ADDRESS/LEN '
+              '(the service has no vip to default to)')),
     # -- strings that reach keepalived.conf ------------------------------------------------------------------
     Bad('health-check-path-trailing-newline',
         model(www(health_check={'type': 'http_get', 'path': '/healthz\n'}), HC + '.path',
@@ -746,7 +852,8 @@ ODD_VALUES = [None, True, False, 0, -1, 1.5, float('nan'), float('inf'), {}, {'a
               '\u0668\u0660', '\u2028', '\ud800', 'x' * 100000, '9' * 5000, Unprintable(), _nested(5000)]
 MODEL_FIELDS = ['name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'scheduler_flags', 'forwarding',
                 'persistence', 'persistence_netmask', 'gateway', 'real_servers', 'health_check', 'sorry_server',
-                'quorum', 'hysteresis', 'inhibit_on_failure']
+                'quorum', 'hysteresis', 'inhibit_on_failure', 'match']
+MATCH_FIELDS = ['ports', 'protocols', 'addresses']
 RS_FIELDS = ['group', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold']
 MODULE_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags', 'persistence',
                  'persistence_netmask', 'state', 'destinations']
@@ -776,6 +883,15 @@ def test_any_value_in_a_service_field_gives_a_model_error_or_nothing(field):
                              sorry_server={'address': value, 'port': value})])
         _model_survives([www(real_servers=[{'address': '198.51.100.20', field: value}])])
     _model_survives(ODD_VALUES)  # as the services themselves
+
+
+@pytest.mark.parametrize('field', MATCH_FIELDS)
+def test_any_value_in_a_match_field_gives_a_model_error_or_nothing(field):
+    for value in ODD_VALUES:
+        for vip in ('192.0.2.100', None):
+            _model_survives([marked({'ports': [80], field: value}, vip=vip)])
+            _model_survives([marked({'ports': [80], field: [value, value]}, vip=vip)])
+        _model_survives([marked(value)])
 
 
 @pytest.mark.parametrize('field', RS_FIELDS)

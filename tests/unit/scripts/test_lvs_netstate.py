@@ -751,7 +751,7 @@ route 198.51.100.1
 '''
 MALFORMED = [
     ('adress lo 192.0.2.41/32', 6,
-     "unknown keyword 'adress' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, route)"),
+     "unknown keyword 'adress' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, mark, route)"),
     ('address lo 2001:db8::1%x/128', 6, "address: '2001:db8::1%x/128' is not an IPv4 or IPv6 address/prefix"),
     ('route 2001:db8:1::1%vx0', 6, "route: '2001:db8:1::1%vx0' is not an IPv4 or IPv6 address"),
     ('route 192.0.2.1;reboot', 6, "route: '192.0.2.1;reboot' is not an IPv4 or IPv6 address"),
@@ -795,6 +795,22 @@ MALFORMED = [
     ('arp-nft 192.0.2.1 198.51.100.2\narp-nft 192.0.2.1 198.51.100.3', 7,
      "arp-nft: a second source for 192.0.2.1 (line 6: arp-nft 192.0.2.1 198.51.100.2)"),
     ('arp-nft 192.0.2.1 2001:db8::1', 6, "arp-nft: '2001:db8::1' is not an IPv4 address"),
+    ('mark 7 tcp 192.0.2.41', 6, 'mark takes 4 fields (FWMARK PROTO ADDRESSES PORTS), found 3'),
+    ('mark 0 tcp 192.0.2.41 80', 6, "mark: '0' is not a firewall mark (1..4294967295)"),
+    ('mark 4294967296 tcp 192.0.2.41 80', 6, "mark: '4294967296' is not a firewall mark (1..4294967295)"),
+    ('mark 0x7 tcp 192.0.2.41 80', 6, "mark: '0x7' is not a firewall mark (1..4294967295)"),
+    ('mark 7 icmp 192.0.2.41 80', 6, "mark: 'icmp' is not a protocol (tcp, udp or sctp)"),
+    ('mark 7 tcp 192.0.2.41,2001:db8::41 80', 6,
+     "mark: '2001:db8::41' is not an address or address/prefix of one family"),
+    ('mark 7 tcp 192.0.2.0/33 80', 6, "mark: '192.0.2.0/33' is not an address or address/prefix of one family"),
+    ('mark 7 tcp 192.0.2.41;reboot 80', 6,
+     "mark: '192.0.2.41;reboot' is not an address or address/prefix of one family"),
+    ('mark 7 tcp 192.0.2.41 80,}', 6, "mark: '}' is not a port or port range (1..65535, LOW-HIGH)"),
+    ('mark 7 tcp 192.0.2.41 90-80', 6, "mark: '90-80' is not a port or port range (1..65535, LOW-HIGH)"),
+    ('mark 7 tcp 192.0.2.41 65536', 6, "mark: '65536' is not a port or port range (1..65535, LOW-HIGH)"),
+    ('mark 7 tcp 192.0.2.41 080', 6, "mark: '080' is not a port or port range (1..65535, LOW-HIGH)"),
+    ('mark 7 tcp 192.0.2.41 80\nmark 7 tcp 192.0.2.42 80', 7,
+     'mark: a second rule for mark 7 tcp ip (line 6: mark 7 tcp 192.0.2.41 80)'),
 ]
 
 
@@ -813,7 +829,7 @@ def test_every_malformed_line_is_reported(ns):
     ns.write('route 192.0.2.1\nfoo\nsysctl a.b c\n')
     result = ns.netstate('apply')
     assert (result.returncode, result.stdout) == (2, '')
-    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, route)\n"
+    assert result.stderr == ("{0}:2: unknown keyword 'foo' (module, sysctl, link, address, release, arp-hide, arp-nft, arptables, mark, route)\n"
                              "{0}:3: sysctl: 'c' is not a value (digits)\n".format(ns.conf))
 
 
@@ -909,3 +925,66 @@ def test_no_eval_and_posix_sh():
     assert os.access(SCRIPT, os.X_OK)
     if shutil.which('dash'):
         assert subprocess.run(['dash', '-n', str(SCRIPT)], check=False).returncode == 0
+
+
+MARK = """\
+mark 7 tcp 192.0.2.41 80,8080
+mark 7 udp 192.0.2.41 53
+mark 9 tcp 2001:db8:0:0::41,2001:db8:1::/64 443,9000-9100
+"""
+MARK_RULES = ['7 tcp 192.0.2.41 80,8080', '7 udp 192.0.2.41 53', '9 tcp 2001:db8::41,2001:db8:1::/64 443,9000-9100']
+MARK_TABLE = """\
+table inet lvs_rs {
+\tchain prerouting {
+\t\ttype filter hook prerouting priority mangle; policy accept;
+%s\t}
+}
+"""
+MARK_LISTED = {
+    '7 tcp': '\t\tip daddr 192.0.2.41 tcp dport { 80, 8080 } meta mark set 0x00000007\n',
+    '7 udp': '\t\tip daddr 192.0.2.41 udp dport 53 meta mark set 0x00000007\n',
+    '9 tcp': '\t\tip6 daddr { 2001:db8::41, 2001:db8:1::/64 } tcp dport { 443, 9000-9100 } meta mark set 0x00000009\n',
+}
+
+
+def mark_table(*keys):
+    return MARK_TABLE % ''.join(MARK_LISTED[key] for key in keys)
+
+
+def test_mark_from_nothing_and_back(ns):
+    before = ns.snapshot()
+    ns.write(MARK)
+    marks = ['+ mark table inet lvs_rs'] + ['+ mark ' + rule for rule in MARK_RULES]
+    assert ns.status() == (1, marks)
+    assert ns.snapshot() == before
+    assert ns.apply() == marks
+    assert ns.nft() == mark_table('7 tcp', '7 udp', '9 tcp')
+    assert ns.apply() == []
+    assert ns.status() == (0, [])
+    assert ns.stop() == ['- mark ' + rule for rule in MARK_RULES] + ['- mark table inet lvs_rs']
+    assert ns.snapshot() == before
+
+
+def test_mark_changes_drops_and_keep_stale(ns):
+    ns.sh("nft add table inet user; nft add chain inet user c '{ type filter hook input priority 0; }'; "
+          "nft add rule inet user c tcp dport 22 accept")
+    user = ns.nft()
+    ns.write(MARK)
+    ns.apply()
+    ns.write(MARK.replace(' 80,8080', ' 80,8080,8443').replace('mark 7 udp 192.0.2.41 53\n', ''))
+    assert ns.apply() == ['~ mark 7 tcp 192.0.2.41 80,8080 -> 7 tcp 192.0.2.41 80,8080,8443',
+                          '- mark 7 udp 192.0.2.41 53']
+    assert ns.nft() == user + mark_table('7 tcp', '9 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
+    # --keep-stale keeps a dropped mark until a full apply
+    ns.write('mark 7 tcp 192.0.2.41 80,8080,8443\n')
+    assert ns.apply('--keep-stale') == []
+    assert ns.nft() == user + mark_table('7 tcp', '9 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
+    assert ns.apply() == ['- mark ' + MARK_RULES[2]]
+    assert ns.nft() == user + mark_table('7 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
+    # changed by someone else: written again
+    ns.sh('nft flush chain inet lvs_rs prerouting')
+    assert ns.apply() == ['~ mark table inet lvs_rs written again (changed or removed by someone else)']
+    assert ns.nft() == user + mark_table('7 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
+    ns.write('')
+    assert ns.apply() == ['- mark 7 tcp 192.0.2.41 80,8080,8443', '- mark table inet lvs_rs']
+    assert ns.nft() == user

@@ -28,7 +28,7 @@ SERVICE = {'name': 'web', 'vip': '192.0.2.100', 'port': 80, 'real_servers': [{'g
 
 
 def test_filter_names():
-    assert sorted(FILTERS) == ['check_settings', 'ipvs_services', 'real_server_address', 'served_by', 'virtual_services']
+    assert sorted(FILTERS) == ['check_settings', 'ipvs_services', 'mark_rules', 'real_server_address', 'served_by', 'virtual_services']
 
 
 @pytest.mark.parametrize('host, hostvars, expected', [
@@ -200,3 +200,8 @@ def test_ipvs_services_output_is_accepted_by_the_ipvs_module():
     assert [(d['port'], d['weight'], d['forwarding']) for d in table['-t 192.0.2.101:80']['destinations'].values()] == [
         (8080, 1, 'nat'), (8080, 3, 'nat')]
     assert table['-f 5 -6']['persistence_netmask'] == '64'
+
+
+def test_mark_rules_refuses_what_is_not_normalised():
+    with pytest.raises(AnsibleFilterError, match='mark_rules expects the output of lvs.cluster.virtual_services'):
+        FILTERS['mark_rules']([{'fwmark': 7}])

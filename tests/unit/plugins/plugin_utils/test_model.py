@@ -13,6 +13,7 @@ from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     normalise_services,
     services_served_by,
     to_ipvs_services,
+    to_mark_rules,
 )
 
 HOSTVARS = {
@@ -270,7 +271,7 @@ def test_defaults_are_filled_in():
         'health_check': {'type': 'tcp_check', 'path': '/', 'status_code': 200, 'script': None,
                          'connect_timeout': 3, 'timeout': 5, 'retries': 1, 'delay_before_retry': 1,
                          'delay_loop': 5},
-        'sorry_server': None, 'quorum': 1, 'hysteresis': 0, 'inhibit_on_failure': False,
+        'sorry_server': None, 'quorum': 1, 'hysteresis': 0, 'inhibit_on_failure': False, 'match': None,
     }
 
 
@@ -297,6 +298,68 @@ def test_fwmark_service_without_vip_takes_family_from_real_servers():
 def test_fwmark_service_may_keep_vip_and_port():
     (svc,) = normalise([web(fwmark=4294967295)])
     assert (svc['vip'], svc['port'], svc['fwmark']) == ('192.0.2.100', 80, 4294967295)
+
+
+# -- match (what the director marks for a fwmark service) ------------------------------------------
+
+def shop(match, **changes):
+    """A fwmark service (mark 7, the vip kept, no port) that declares what it matches."""
+    return web(**dict({'name': 'shop', 'fwmark': 7, 'port': None, 'persistence': 300, 'match': match}, **changes))
+
+
+def test_match_defaults_to_the_vip_and_tcp():
+    (svc,) = normalise([shop({'ports': [80]})])
+    assert svc['match'] == {'addresses': ['192.0.2.100'], 'protocols': ['tcp'], 'ports': ['80']}
+    assert (svc['fwmark'], svc['vip'], svc['port']) == (7, '192.0.2.100', None)
+
+
+def test_match_ports_are_sorted_by_their_low_port_as_text():
+    (svc,) = normalise([shop({'ports': [8080, '09000-09100', 443, '1-79', 65535]})])
+    assert svc['match']['ports'] == ['1-79', '443', '8080', '9000-9100', '65535']
+
+
+def test_match_addresses_keep_their_order_in_canonical_form():
+    (svc,) = normalise([shop({'ports': [80], 'protocols': ['udp', 'tcp', 'sctp'],
+                              'addresses': ['198.51.100.0/24', '192.0.2.100', '192.0.2.48/29', '203.0.113.9/32']})])
+    assert svc['match']['addresses'] == ['198.51.100.0/24', '192.0.2.100', '192.0.2.48/29', '203.0.113.9']
+    assert svc['match']['protocols'] == ['udp', 'tcp', 'sctp']
+
+
+def test_match_of_an_ipv6_service_without_vip():
+    (svc,) = normalise([shop({'ports': ['8000-8010', 80], 'protocols': ['udp'],
+                              'addresses': ['2001:DB8:0:1::/64', '2001:db8:0:0:0:0:0:100']},
+                             vip=None, real_servers=[{'group': 'v6'}])])
+    assert (svc['vip'], svc['family']) == (None, 'inet6')
+    assert svc['match'] == {'addresses': ['2001:db8:0:1::/64', '2001:db8::100'], 'protocols': ['udp'],
+                            'ports': ['80', '8000-8010']}
+
+
+def test_match_problems_are_all_reported_at_once():
+    errors = errors_of([shop({'ports': ['80-70', 8080, 8080], 'protocols': ['tcp', 'icmp'],
+                              'addresses': ['192.0.2.1/24', '2001:db8::1']})])
+    m = 'lvs_virtual_services[0] (shop).match'
+    assert errors == [
+        m + ".ports[0]: range '80-70': 80 is not below 70 (a single port is written as a number)",
+        m + '.ports[2]: 8080 is listed twice (also at %s.ports[1])' % m,
+        m + ".protocols[1]: unknown protocol 'icmp' (one of tcp, udp, sctp)",
+        m + ".addresses[0]: '192.0.2.1/24' has host bits set: the network is 192.0.2.0/24 "
+            "(or write 192.0.2.1 for that one address)",
+        m + '.addresses[1]: address 2001:db8::1 is IPv6 but the service is IPv4 (vip 192.0.2.100)',
+    ]
+
+
+def test_match_is_not_passed_to_the_ipvs_module():
+    services = normalise([shop({'ports': [80, '8000-8100'], 'addresses': ['192.0.2.96/27']})])
+    (virtual,) = to_ipvs_services(services)
+    assert 'match' not in virtual
+    assert (virtual['fwmark'], virtual['family']) == (7, 'inet')
+    assert 'address' not in virtual and 'port' not in virtual and 'protocol' not in virtual
+
+
+def test_served_by_keeps_match():
+    services = normalise([shop({'ports': [80]})])
+    (mine,) = services_served_by(services, 'web1')
+    assert mine['match'] == services[0]['match']
 
 
 def test_same_vip_port_on_other_protocol_is_fine():
@@ -405,3 +468,17 @@ def test_unreadable_host_var_is_reported_with_its_host():
         normalise_services([web()], hostvars, GROUPS)
     assert info.value.errors == [P0 + ".real_servers[0] (group lvs_real_servers) host web1: lvs_real_server_weight: "
                                       "cannot be read: 'undefined_weight' is undefined"]
+
+
+def test_mark_rules_one_per_protocol_of_each_fwmark_service_with_match():
+    services = normalise_services([
+        {'name': 'shop', 'fwmark': 7, 'vip': '192.0.2.41',
+         'match': {'ports': ['9000-9100', 80], 'protocols': ['tcp', 'udp']},
+         'real_servers': [{'address': '192.0.2.11'}]},
+        {'name': 'v6', 'fwmark': 9, 'match': {'ports': [443], 'addresses': ['2001:db8::41', '2001:db8:1::/64']},
+         'real_servers': [{'address': '2001:db8::11'}]},
+        {'name': 'plain', 'fwmark': 8, 'real_servers': [{'address': '192.0.2.11'}]},
+        {'name': 'web', 'vip': '192.0.2.40', 'port': 80, 'real_servers': [{'address': '192.0.2.11'}]},
+    ], {}, {})
+    assert to_mark_rules(services) == ['7 tcp 192.0.2.41 80,9000-9100', '7 udp 192.0.2.41 80,9000-9100',
+                                       '9 tcp 2001:db8::41,2001:db8:1::/64 443']

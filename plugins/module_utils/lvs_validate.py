@@ -247,24 +247,30 @@ def ip_address(value, loopback=False):
     return addr
 
 
+# Where no matched prefix may reach: a prefix is refused when it overlaps one of these, not only when it lies
+# inside one (ipaddress's is_multicast & co. on a network are true only when the whole network is).
+_NOT_UNICAST_SPACE = tuple((why, ipaddress.ip_network(net)) for why, net in (
+    ('loopback', '127.0.0.0/8'), ('multicast', '224.0.0.0/4'), ('link-local', '169.254.0.0/16'),
+    ('"this network"', '0.0.0.0/8'), ('reserved', '240.0.0.0/4'),
+    ('loopback, unspecified or reserved', '::/8'), ('multicast', 'ff00::/8'), ('link-local', 'fe80::/10'),
+    ('reserved', '100::/8'), ('reserved', '200::/7'), ('reserved', '400::/6'), ('reserved', '800::/5'),
+    ('reserved', '1000::/4'), ('reserved', '4000::/3'), ('reserved', '6000::/3'), ('reserved', '8000::/3'),
+    ('reserved', 'a000::/3'), ('reserved', 'c000::/3'), ('reserved', 'e000::/4'), ('reserved', 'f000::/5'),
+    ('reserved', 'f800::/6'), ('reserved', 'fe00::/9')))
+
+
 def _not_unicast_network(net):
     """Why a prefix (shorter than one address) cannot be matched, or None when it can."""
-    if net.is_loopback:
-        return 'loopback'
-    if net.is_multicast:
-        return 'multicast'
-    if net.is_link_local:
-        return 'link-local'
-    if net.version == 4 and net.subnet_of(_THIS_NETWORK):
-        return '"this network" 0.0.0.0/8'
-    if net.is_reserved:
-        return 'reserved'
+    for why, space in _NOT_UNICAST_SPACE:
+        if space.version == net.version and net.overlaps(space):
+            return 'it overlaps %s space %s' % (why, space.compressed)
     return None
 
 
 def ip_network(value):
     """A unicast address (the rules of ip_address; its /32 or /128 returned) or a prefix ADDRESS/LEN with
-    LEN >= 1 and no host bits set, not loopback, multicast, link-local or reserved, as an ipaddress network."""
+    LEN >= 1 and no host bits set, reaching into no loopback, multicast, link-local or reserved space, as an
+    ipaddress network."""
     if isinstance(value, str) and '/' not in value:
         return ipaddress.ip_network(ip_address(value))
     found = PREFIX_RE.fullmatch(value) if isinstance(value, str) and len(value) <= _MAX_ADDRESS_TEXT + 4 else None

@@ -23,6 +23,9 @@ SERVICE_KEYS = ('name', 'vip', 'port', 'fwmark', 'protocol', 'scheduler', 'sched
 # match: what traffic the director marks with a fwmark service's mark (docs/data-model.md).
 MATCH_KEYS = ('addresses', 'ports', 'protocols')
 MATCH_DEFAULT_PROTOCOLS = ['tcp']
+# Items per match list: each mark rule is one line of lvs-netstate's data file and one nft rule; ranges and
+# prefixes say more in one item.
+MAX_MATCH_ITEMS = 64
 # Read only by keepalived (lvs.cluster.keepalived); the lvs.cluster.ipvs module has no health checks.
 HEALTH_CHECK_TYPES = ('tcp_check', 'http_get', 'misc_check', 'none')
 HEALTH_CHECK_KEYS = ('type', 'path', 'status_code', 'script', 'connect_timeout', 'timeout', 'retries',
@@ -284,6 +287,9 @@ class _Normaliser(Problems):
             self.err(path, 'must be a list of %s, got %s' % (what, describe(value)))
         elif not value:
             self.err(path, 'must not be empty: a list of %s' % what)
+        elif len(value) > MAX_MATCH_ITEMS:
+            self.err(path, 'has %d items; at most %d (port ranges and prefixes cover more in one item)'
+                     % (len(value), MAX_MATCH_ITEMS))
         else:
             return value
         return None
@@ -334,7 +340,7 @@ class _Normaliser(Problems):
 
     def overlaps(self, entries):
         """entries: (low, high, path, text) in input order. An entry that overlaps another is reported at the
-        later one's path, naming the earlier (nftables refuses overlapping elements in one set). One sweep
+        later one's path, naming the earlier (one item, one meaning: nft would merge them silently). One sweep
         over the entries sorted by low: long lists stay fast."""
         reach = None  # index of the entry reaching furthest so far
         for index in sorted(range(len(entries)), key=lambda k: (entries[k][0], k)):
@@ -540,7 +546,38 @@ class _Normaliser(Problems):
                 del rs['_ip'], rs['_path']
         return result
 
+    def match_conflicts(self, services):
+        """A packet carries one mark: no two services' match may cover the same packets, and a match may not
+        cover a vip:port service's traffic (IPVS would give it to the fwmark service)."""
+        claims = []  # (service, what it covers as text, {protocols}, [(addr lo, hi)], [(port lo, hi)], family)
+        for svc in services:
+            if svc['match'] is not None:
+                nets = [check.ip_network(text) for text in svc['match']['addresses']]
+                ports = [tuple(int(p) for p in (text.split('-') * 2)[:2]) for text in svc['match']['ports']]
+                claims.append((svc, 'what the match of %s covers' % svc['_label'], set(svc['match']['protocols']),
+                               [(int(n.network_address), int(n.broadcast_address)) for n in nets], ports))
+            elif svc['fwmark'] is None and None not in (svc['vip'], svc['port'], svc['protocol']):
+                vip = int(check.ip_address(svc['vip']))
+                claims.append((svc, '%s %s of %s' % (svc['protocol'], _hostport(svc['vip'], svc['port']), svc['_label']),
+                               {svc['protocol']}, [(vip, vip)], [(svc['port'], svc['port'])]))
+
+        def overlap(ranges, others):
+            return any(lo <= other_hi and other_lo <= hi for lo, hi in ranges for other_lo, other_hi in others)
+
+        for k, (svc, what, protocols, addrs, ports) in enumerate(claims):
+            for other, other_what, other_protocols, other_addrs, other_ports in claims[:k]:
+                if svc['match'] is None and other['match'] is None:
+                    continue
+                if (svc['family'] != other['family'] or not protocols & other_protocols
+                        or not overlap(addrs, other_addrs) or not overlap(ports, other_ports)):
+                    continue
+                marked, by = (svc, other) if svc['match'] is not None else (other, svc)
+                self.err(marked['_label'] + '.match', 'covers some of %s too: a packet carries one mark, so the '
+                         'matches of fwmark services may overlap neither each other nor a vip:port service'
+                         % (other_what if marked is svc else what))
+
     def duplicates(self, services):
+        self.match_conflicts(services)
         names, endpoints, fwmarks = {}, {}, {}
         for svc in services:
             label = svc['_label']

@@ -988,3 +988,36 @@ def test_mark_changes_drops_and_keep_stale(ns):
     ns.write('')
     assert ns.apply() == ['- mark 7 tcp 192.0.2.41 80,8080,8443', '- mark table inet lvs_rs']
     assert ns.nft() == user
+
+
+FAILING_NFT = """#!/bin/sh
+# nft that refuses to load a ruleset (-f), as a full or broken nftables would; everything else is the real one
+if [ "$1" = -f ]; then echo "nft: refused" >&2; exit 1; fi
+exec /usr/sbin/nft "$@"
+"""
+
+
+def test_mark_after_a_failed_write_status_and_apply_still_report_the_change(ns):
+    ns.write('mark 7 tcp 192.0.2.41 80\n')
+    ns.apply()
+    ns.write('mark 7 tcp 192.0.2.41 8080\n')
+    fake = ns.bin / 'nft'
+    fake.write_text(FAILING_NFT)
+    fake.chmod(0o755)
+    result = ns.netstate('apply')
+    assert result.returncode == 3
+    assert 'dport 80 meta mark set' in ns.nft()
+    fake.unlink()
+    again = ['~ mark table inet lvs_rs written again (an earlier write did not complete)']
+    assert ns.status() == (1, again)
+    assert ns.apply() == again
+    assert ns.nft() == MARK_TABLE % '\t\tip daddr 192.0.2.41 tcp dport 8080 meta mark set 0x00000007\n'
+    assert ns.apply() == []
+
+
+def test_mark_stop_after_someone_deleted_the_table_reports_nothing_removed(ns):
+    ns.write('mark 7 tcp 192.0.2.41 80\n')
+    ns.apply()
+    ns.sh('nft delete table inet lvs_rs')
+    assert ns.stop() == []
+    assert not ns.run_dir.joinpath('rs').exists()

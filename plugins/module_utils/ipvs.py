@@ -433,6 +433,12 @@ def _block_key(line):
     return '%s %s' % (parts[1], parts[2])
 
 
+def _same_lines(lines, wanted):
+    """Do both hold the same lines, in any order (as multisets)? Compared as they are first: ipvsadm lists
+    real servers in address order, which is often the order they were declared in."""
+    return lines == wanted or sorted(lines) == sorted(wanted)
+
+
 def live_table(text, expected=None):
     """ipvsadm -S -n output -> (table, same): the table as parse_save() gives it, cheaply when it is
     what was expected.
@@ -446,8 +452,12 @@ def live_table(text, expected=None):
     """
     expected = expected or {}
     blocks = {}
+    block, prefix = None, None  # ipvsadm prints a service's -a lines right after its -A line: they start with prefix
     for line in text.splitlines():
         line = line.strip()
+        if prefix is not None and line.startswith(prefix):  # what _block_key() would give: the same block
+            block.append(line)
+            continue
         if not line or line[0] == '#':
             continue
         key = _block_key(line)
@@ -455,11 +465,12 @@ def live_table(text, expected=None):
         if block is None:
             blocks[key] = block = []
         block.append(line)
+        prefix = '-a %s -r ' % key if key is not None and line.startswith('-A ') else None
     table, same, rest = {}, set(), []
     for key, lines in blocks.items():
         want = expected.get(key)
         if want is not None and len(lines) == len(want['destinations']) + 1 and \
-                sorted(lines) == sorted(save_lines(want)):
+                _same_lines(lines, save_lines(want)):
             table[key] = want
             same.add(key)
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from ansible_collections.lvs.cluster.plugins.module_utils import lvs_validate as check
-from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import canonical_flags, dest_id, new_dest, new_service
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import canonical_flags, hostport, new_dest, new_service
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import (
     FAMILIES, FORWARDINGS, MAX_PERSISTENCE, MAX_PORT, MAX_THRESHOLD, MAX_U32, MAX_WEIGHT, PROTOCOLS, SCHEDULERS,
     Invalid, family_of, type_name,
@@ -22,6 +22,7 @@ SERVICE_KEYS = ('protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 
                 'persistence', 'persistence_netmask', 'state', 'destinations')
 DEST_KEYS = ('address', 'port', 'forwarding', 'weight', 'upper_threshold', 'lower_threshold')
 _KEY_SETS = {SERVICE_KEYS: frozenset(SERVICE_KEYS), DEST_KEYS: frozenset(DEST_KEYS)}
+_DEST_KEY_SET = _KEY_SETS[DEST_KEYS]
 
 
 class IpvsInputError(ValueError):
@@ -43,17 +44,6 @@ def _int(value, path, low, high):
     return _checked(path, check.integer, value, low, high, digit_strings=True)
 
 
-def _opt_int(item, key, default, path, low, high):
-    """item[key] as an int in low..high, or default when missing (path + key only built for an error)."""
-    value = item.get(key)
-    if value is None:
-        return default
-    try:
-        return check.integer(value, low, high, digit_strings=True)
-    except Invalid as exc:
-        raise IpvsInputError('%s.%s' % (path, key), str(exc)) from None
-
-
 def _folded(value):
     """The module takes choices in any ASCII case ('SH'); other characters are left to fail the check
     (str.lower() would turn the Kelvin sign into a 'k')."""
@@ -66,12 +56,17 @@ def _choice(value, default, path, choices, what):
 
 def _address(value, path):
     """-> (canonical address, family) of a unicast address."""
+    try:
+        return _address_of(value)
+    except Invalid as exc:
+        raise IpvsInputError(path, str(exc)) from None
+
+
+def _address_of(value):
+    """_address() raising Invalid (no path)."""
     if isinstance(value, str):
-        try:
-            return _canonical_address(value)
-        except Invalid as exc:
-            raise IpvsInputError(path, str(exc)) from None
-    addr = _checked(path, check.ip_address, value)
+        return _canonical_address(value)
+    addr = check.ip_address(value)
     return addr.compressed, family_of(addr)
 
 
@@ -116,23 +111,49 @@ def _flags(value, path, scheduler):
     return canonical_flags(scheduler, names)
 
 
-def _destination(item, path, svc, vip):
-    _check_keys(item, path, DEST_KEYS)
-    if item.get('address') is None:
-        raise IpvsInputError(path + '.address', 'is required')
-    addr, family = _address(item['address'], path + '.address')
-    if family != svc['family']:
-        raise IpvsInputError(path + '.address', '%s is %s but the service is %s' % (addr, family, svc['family']))
-    _checked(path + '.address', check.not_the_vip, addr, vip)
-    forwarding = _choice(item.get('forwarding'), 'dr', path + '.forwarding', FORWARDINGS, 'forwarding')
-    fwmark = svc['fwmark'] is not None
-    port = _opt_int(item, 'port', 0 if fwmark else svc['port'], path, 0 if fwmark else 1, MAX_PORT)
-    # ipvsadm silently uses the service port for dr/tun real servers of address:port services.
-    _checked(path + '.port', check.member_port, port, None if fwmark else svc['port'], forwarding)
-    upper = _opt_int(item, 'upper_threshold', 0, path, 0, MAX_THRESHOLD)
-    lower = _opt_int(item, 'lower_threshold', 0, path, 0, MAX_THRESHOLD)
-    _checked(path + '.lower_threshold', check.lower_threshold, lower, upper)
-    return new_dest(addr, port, family, forwarding, _opt_int(item, 'weight', 1, path, 0, MAX_WEIGHT), upper, lower)
+def _destination(item, svc, vip, path, index):
+    """Destination `index` of the service at `path` -> (its id, dest). Its own path is only built for an error
+    (10,000 real servers: building it costs as much as a check), so each check below says first which field it
+    is about."""
+    if not isinstance(item, dict) or not item.keys() <= _DEST_KEY_SET:
+        _check_keys(item, _dest_path(path, index), DEST_KEYS)
+    field = '.address'
+    try:
+        if item.get('address') is None:
+            raise Invalid('is required')
+        addr, family = _address_of(item['address'])
+        if family != svc['family']:
+            raise Invalid('%s is %s but the service is %s' % (addr, family, svc['family']))
+        check.not_the_vip(addr, vip)
+        field = '.forwarding'
+        forwarding = item.get('forwarding')
+        forwarding = 'dr' if forwarding is None else check.choice(_folded(forwarding), FORWARDINGS, 'forwarding')
+        field = '.port'
+        service_port = None if svc['fwmark'] is not None else svc['port']
+        port = item.get('port')
+        if port is None:
+            port = 0 if service_port is None else service_port
+        else:
+            port = check.integer(port, 0 if service_port is None else 1, MAX_PORT, digit_strings=True)
+        # ipvsadm silently uses the service port for dr/tun real servers of address:port services.
+        check.member_port(port, service_port, forwarding)
+        field = '.upper_threshold'
+        upper = item.get('upper_threshold')
+        upper = 0 if upper is None else check.integer(upper, 0, MAX_THRESHOLD, digit_strings=True)
+        field = '.lower_threshold'
+        lower = item.get('lower_threshold')
+        lower = 0 if lower is None else check.integer(lower, 0, MAX_THRESHOLD, digit_strings=True)
+        check.lower_threshold(lower, upper)
+        field = '.weight'
+        weight = item.get('weight')
+        weight = 1 if weight is None else check.integer(weight, 0, MAX_WEIGHT, digit_strings=True)
+    except Invalid as exc:
+        raise IpvsInputError(_dest_path(path, index) + field, str(exc)) from None
+    return hostport(addr, port, family), new_dest(addr, port, family, forwarding, weight, upper, lower)
+
+
+def _dest_path(path, index):
+    return '%s.destinations[%d]' % (path, index)
 
 
 def _service(item, path):
@@ -172,15 +193,13 @@ def _service(item, path):
         dests = []
     if not isinstance(dests, list):
         raise IpvsInputError(path + '.destinations', 'must be a list, got %s' % type_name(dests))
-    first = {}
+    taken = svc['destinations']
     for i, d in enumerate(dests):
-        dpath = '%s.destinations[%d]' % (path, i)
-        dest = _destination(d, dpath, svc, addr)
-        did = dest_id(dest)
-        if did in first:
-            raise IpvsInputError(dpath, 'duplicate of %s (%s)' % (first[did], did))
-        first[did] = dpath
-        svc['destinations'][did] = dest
+        did, dest = _destination(d, svc, addr, path, i)
+        if did in taken:  # every earlier item is in `taken`, in order: its index is its position there
+            raise IpvsInputError(_dest_path(path, i), 'duplicate of %s (%s)' % (
+                _dest_path(path, list(taken).index(did)), did))
+        taken[did] = dest
     return state, svc
 
 
@@ -215,6 +234,8 @@ def hold_out(desired, addresses):
     """Weight 0, in every service of `desired`, for the real servers at `addresses` (canonical):
     they take no new connection while established ones go on. -> the addresses found in the table."""
     found = set()
+    if not addresses:  # the usual case: no need to look at 10,000 real servers
+        return found
     for svc in desired.values():
         for dest in svc['destinations'].values():
             if dest['address'] in addresses:

@@ -120,7 +120,9 @@ def _range_text(low, high):
 
 def integer(value, low, high, digit_strings=False):
     """value as an int in low..high (high None: no upper bound). digit_strings: also "80" (ASCII digits)."""
-    if is_int(value):
+    if type(value) is int:  # pylint: disable=unidiomatic-typecheck  # the usual case, first: no bool, no subclass
+        number = value
+    elif is_int(value):
         number = int(value)
     elif digit_strings and isinstance(value, str) and DIGITS_RE.fullmatch(value):
         digits = value.lstrip('0') or '0'

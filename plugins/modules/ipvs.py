@@ -419,8 +419,46 @@ def held_out_addresses(module, path):
     return held
 
 
+_NOT_TAKEN = object()
+
+
+class IpvsModule(AnsibleModule):
+    """AnsibleModule that leaves a `services` list of dicts to desired_table() alone.
+
+    Ansible's own handling of it would only cost time (11,000 rules: about a fifth of main()):
+    its argument validation deep-copies every parameter, and its type check passes a list of dicts
+    unchanged (`services` has no suboptions: desired_table() checks every field, naming it). So such a
+    list is taken out of the parameters before Ansible validates them and put back after; any other
+    value (a string, null, an item that is not a dict) stays in and gets Ansible's conversion and errors.
+    """
+
+    def __init__(self, **kwargs):
+        self._taken = _NOT_TAKEN
+        super().__init__(**kwargs)
+        self._give_back()
+
+    def _load_params(self):
+        super()._load_params()
+        services = self.params.get('services')
+        if isinstance(services, list) and all(isinstance(item, dict) for item in services):
+            self._taken = self.params.pop('services')
+
+    def _give_back(self):
+        if self._taken is not _NOT_TAKEN:
+            self.params['services'], self._taken = self._taken, _NOT_TAKEN
+
+    def _log_invocation(self):
+        if self._taken is not _NOT_TAKEN:  # by number, as the result's `invocation` (params holds the default [] here)
+            self.params['services'] = '%d service(s), not logged' % len(self._taken)
+        super()._log_invocation()
+
+    def fail_json(self, msg, **kwargs):
+        self._give_back()  # a failed validation echoes the services as given, as before
+        super().fail_json(msg, **kwargs)
+
+
 def main():
-    module = AnsibleModule(
+    module = IpvsModule(
         argument_spec=dict(
             # Items are validated by ipvs_spec so errors can name services[i].destinations[j].field.
             services=dict(type='list', elements='dict', default=[]),

@@ -129,3 +129,19 @@ def test_errors_carry_the_path(services, path):
         desired_table(services)
     assert info.value.path == path
     assert str(info.value).startswith(path + ': ')
+
+
+def test_destination_paths_name_the_service_and_the_item_further_down():
+    """Destination paths are only built for an error: they must still name the right indexes."""
+    dests = [{'address': '198.51.100.%d' % i} for i in range(1, 5)]
+    services = [{'address': '192.0.2.1', 'port': 80}, {'address': '192.0.2.2', 'port': 80, 'destinations': dests}]
+    with pytest.raises(IpvsInputError) as info:
+        desired_table([services[0], dict(services[1], destinations=dests + [{'address': '198.51.100.2'}])])
+    assert str(info.value) == ('services[1].destinations[4]: duplicate of services[1].destinations[1] '
+                               '(198.51.100.2:80)')
+    with pytest.raises(IpvsInputError) as info:
+        desired_table([services[0], dict(services[1], destinations=dests[:2] + [dict(dests[2], weight=-1)])])
+    assert str(info.value) == 'services[1].destinations[2].weight: -1 is outside 0..65535'
+    with pytest.raises(IpvsInputError) as info:
+        desired_table([services[0], dict(services[1], destinations=dests[:3] + [dict(dests[3], color='red')])])
+    assert str(info.value).startswith('services[1].destinations[3].color: unknown option; valid: address, port')

@@ -12,6 +12,9 @@ import threading
 
 import pytest
 
+from ansible.module_utils import basic
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_host import Ipvsadm
 from ansible_collections.lvs.cluster.plugins.modules import ipvs as ipvs_module
 
@@ -542,6 +545,70 @@ def test_large_table_no_op_issues_no_command(run_module, kernel):
     # the big services argument is not echoed back (it would double the result); the rest is
     assert res['invocation']['module_args']['services'] == '200 service(s), not echoed'
     assert res['invocation']['module_args']['purge'] is False
+
+
+# ---------------------------------------------------------------- `services` and Ansible's own argument handling
+
+@pytest.fixture
+def validated(monkeypatch):
+    """The names of the parameters Ansible's argument validation is given, call by call."""
+    seen = []
+    real = ModuleArgumentSpecValidator.validate
+
+    def validate(self, parameters):
+        seen.append(sorted(parameters))
+        return real(self, parameters)
+    monkeypatch.setattr(ModuleArgumentSpecValidator, 'validate', validate)
+    return seen
+
+
+def test_a_list_of_dicts_is_left_to_the_collection_s_validation(run_module, kernel, validated, monkeypatch):
+    """Ansible's validation would deep-copy 11,000 rules and pass them unchanged; the log names them by number."""
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, 'log', lambda self, msg, log_args=None: logged.append(msg))
+    res = apply(run_module, [web()], purge=True)
+    assert validated == [['purge']]  # what the task set, without services
+    assert res['commands'][0] == '-A -t 192.0.2.100:80 -s wrr'
+    assert res['invocation']['module_args']['services'] == '1 service(s), not echoed'
+    assert len(logged) == 1 and 'services=1 service(s), not logged' in logged[0] and '198.51.100.11' not in logged[0]
+
+
+@pytest.mark.parametrize('services, problem', [
+    (None, "argument 'services' is of type NoneType and we were unable to convert to list"),
+    ({'address': VIP, 'port': 80}, "argument 'services' is of type dict and we were unable to convert to list"),
+    ('x', "Elements value for option 'services' is of type str and we were unable to convert to dict"),
+    ([web(), 5], "Elements value for option 'services' is of type int and we were unable to convert to dict"),
+    ([None], "Elements value for option 'services' is of type NoneType and we were unable to convert to dict"),
+])
+def test_other_services_values_get_ansible_s_conversion_and_errors(run_module, kernel, validated, services, problem):
+    res = run_module(ipvs_module.main, {'services': services}, expect_fail=True)
+    assert res['msg'].startswith(problem)
+    assert 'services' in validated[0]
+    assert kernel.calls == []
+
+
+def test_items_given_as_text_are_converted_by_ansible_as_before(run_module, kernel):
+    """Ansible turns key=value or JSON text items into dicts (check_type_dict); the module takes them as such."""
+    res = apply(run_module, ['address=192.0.2.100 port=80', '{"address": "192.0.2.101", "port": 81}'])
+    assert res['commands'] == ['-A -t 192.0.2.100:80 -s wlc', '-A -t 192.0.2.101:81 -s wlc']
+
+
+def test_a_failed_argument_check_still_sees_the_services_as_given(run_module, kernel, monkeypatch):
+    """Ansible echoes the parameters (`invocation`) when it fails one: the services given, not the default []."""
+    echoed = []
+    fail = basic.AnsibleModule.fail_json  # the fixture's
+
+    def fail_json(self, msg, **kw):
+        echoed.append(copy.deepcopy(self.params.get('services')))
+        fail(self, msg, **kw)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    res = run_module(ipvs_module.main, {'services': [web()], 'purge': 'maybe'}, expect_fail=True)
+    assert res['msg'].startswith("argument 'purge' is of type str and we were unable to convert to bool")
+    assert echoed == [[web()]]
+    res = run_module(ipvs_module.main, {'services': [web()], 'bogus': 1}, expect_fail=True)
+    assert res['msg'].startswith('Unsupported parameters for')
+    assert echoed[1:] == [[web()]]
+    assert kernel.calls == []
 
 
 # ---------------------------------------------------------------- the cheap read (ipvs.live_table)

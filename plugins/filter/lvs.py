@@ -8,9 +8,11 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import check_settings as _check_settings
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_validate import describe
 from ansible_collections.lvs.cluster.plugins.plugin_utils.model import (
     ModelError,
     host_address,
+    host_addresses,
     normalise_services,
     services_served_by,
     to_ipvs_services,
@@ -62,10 +64,22 @@ def mark_rules(services):
     return _wrap(to_mark_rules, services)
 
 
-def real_server_address(host, hostvars, strict=True):
+def real_server_address(host, hostvars, strict=True, family=None):
     """The canonical address the directors use for an inventory host, as the data model resolves it.
-    strict=False: '' for a host that has none (e.g. a director known by name only) instead of an error."""
-    addr, problem = host_address(hostvars, host)
+    strict=False: '' for a host that has none (e.g. a director known by name only) instead of an error.
+    family: None or 'inet' (the default): its address (lvs_real_server_address, ansible_host or the inventory name),
+    which IPv4 services use; 'inet6': its address in IPv6 services (lvs_real_server_address6 when set, else the
+    same); 'all': the list of both, each once (every address a director's table may hold for it; strict=False: the
+    ones that resolve, [] for none)."""
+    if family not in (None, 'inet', 'inet6', 'all'):
+        _fail('invalid argument', ['real_server_address: family must be one of inet, inet6, all, got %s'
+                                   % describe(family)])
+    if family == 'all':
+        addresses, problems = host_addresses(hostvars, host)
+        if problems and strict:
+            _fail('invalid LVS cluster data model', ['%s: %s' % (host, problem) for problem in problems])
+        return [addr.compressed for addr in addresses]
+    addr, problem = host_address(hostvars, host, family)
     if addr is None:
         if not strict:
             return ''

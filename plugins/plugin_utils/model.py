@@ -42,6 +42,8 @@ SCRIPT = ('an absolute command path plus arguments, printable ASCII without doub
 SORRY_SERVER_KEYS = ('address', 'port')
 REAL_SERVER_KEYS = ('group', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold')
 DEFAULTS = {'protocol': 'tcp', 'scheduler': 'wlc', 'forwarding': 'dr'}
+# Host var: a real server's address in IPv6 services (a dual-stack host; docs/data-model.md).
+ADDRESS6_VAR = 'lvs_real_server_address6'
 
 
 class ModelError(ValueError):
@@ -94,8 +96,19 @@ def _hostvar(hostvars, host, key):
         raise HostVarError('%s: cannot be read: %s' % (key, first_line))
 
 
-def host_address(hostvars, host):
-    """Address the director uses for an inventory host: (ip object, None) or (None, reason)."""
+def host_address(hostvars, host, family=None):
+    """Address the director uses for an inventory host: (ip object, None) or (None, reason).
+    family='inet6': the host's address in IPv6 services, lvs_real_server_address6 when it is set; every other
+    family (None, 'inet'): lvs_real_server_address, else ansible_host, else the inventory name if it is an IP."""
+    if family == 'inet6':
+        try:
+            addr6, problem = _address6(hostvars, host)
+        except HostVarError as exc:
+            return None, str(exc)
+        if problem is not None:
+            return None, '%s: %s' % (ADDRESS6_VAR, problem)
+        if addr6 is not None:
+            return addr6, None
     try:
         explicit = _hostvar(hostvars, host, 'lvs_real_server_address')
         ansible_host = _hostvar(hostvars, host, 'ansible_host') if explicit is None else None
@@ -115,6 +128,40 @@ def host_address(hostvars, host):
     return None, ('no IP address: set lvs_real_server_address (%s is not a unicast IP address)'
                   % ('ansible_host %s' % check.short_repr(ansible_host) if ansible_host is not None
                      else 'ansible_host is unset and the host name'))
+
+
+def _address6(hostvars, host):
+    """The host's lvs_real_server_address6 (its address in IPv6 services): (ip object, None), (None, None) when it is
+    unset, or (None, problem) with the problem to report at the variable. HostVarError when it cannot be read."""
+    value = _hostvar(hostvars, host, ADDRESS6_VAR)
+    if value is None:
+        return None, None
+    try:
+        addr = check.ip_address(value)
+    except Invalid as exc:
+        return None, str(exc)
+    if addr.version != 6:
+        return None, '%s is not an IPv6 address' % addr.compressed
+    return addr, None
+
+
+def host_addresses(hostvars, host):
+    """Every address the directors may use for an inventory host, each once: host_address()'s (IPv4 services,
+    and IPv6 services when lvs_real_server_address6 is unset), then lvs_real_server_address6.
+    (list of ip objects, list of problems). A host with a valid lvs_real_server_address6 needs no other address:
+    then host_address()'s problem is not one."""
+    addr, reason = host_address(hostvars, host)
+    try:
+        addr6, problem6 = _address6(hostvars, host)
+    except HostVarError as exc:
+        addr6, problem6 = None, str(exc)
+    else:
+        problem6 = None if problem6 is None else '%s: %s' % (ADDRESS6_VAR, problem6)
+    addresses = [addr] if addr is not None else []
+    if addr6 is not None and addr6 != addr:
+        addresses.append(addr6)
+    problems = [p for p in (reason if addr6 is None else None, problem6) if p is not None]
+    return addresses, problems
 
 
 class _Normaliser(Problems):
@@ -138,7 +185,8 @@ class _Normaliser(Problems):
             self.err(path, 'unknown key(s) %s (allowed: %s)' % (', '.join(extra), ', '.join(allowed)))
 
     def address_index(self):
-        """canonical address -> first inventory host with that address (for address items)."""
+        """canonical address -> first inventory host with that address (for address items): the hosts' addresses
+        (host_address) first, then their lvs_real_server_address6, so an address6 never takes an address over."""
         if self._address_index is None:
             self._address_index = {}
             hosts = self.groups.get('all')
@@ -149,6 +197,13 @@ class _Normaliser(Problems):
                     hosts = []
             for host in hosts:
                 addr, dummy = host_address(self.hostvars, host)
+                if addr is not None:
+                    self._address_index.setdefault(addr.compressed, str(host))
+            for host in hosts:
+                try:
+                    addr, dummy = _address6(self.hostvars, host)
+                except HostVarError:
+                    continue
                 if addr is not None:
                     self._address_index.setdefault(addr.compressed, str(host))
         return self._address_index
@@ -193,7 +248,10 @@ class _Normaliser(Problems):
         if persistence is not None:
             persistence = self.integer(label + '.persistence', persistence, 0, MAX_PERSISTENCE) or None
 
-        real_servers = self.real_servers(label, item.get('real_servers'), port, forwarding)
+        # Group members are resolved for the vip's family (lvs_real_server_address6 in IPv6 services); a fwmark
+        # service without vip takes its family from its first real server, so its members cannot depend on it.
+        real_servers = self.real_servers(label, item.get('real_servers'), port, forwarding,
+                                         family_of(vip) if vip is not None else None)
         family = self.family(vip, real_servers)
         self.real_servers_fit_service(label, real_servers, vip, family)
         match = self.match(label + '.match', item.get('match'), has_fwmark, vip, family)
@@ -245,7 +303,9 @@ class _Normaliser(Problems):
             if addr is None:
                 continue
             if family_of(addr) != family:
-                self.err(rs['_path'], 'address ' + _other_family(addr.compressed, addr.version, family, vip))
+                hint = ('; set %s to the host\'s IPv6 address' % ADDRESS6_VAR
+                        if rs['_group'] and family == 'inet6' and vip is not None else '')
+                self.err(rs['_path'], 'address ' + _other_family(addr.compressed, addr.version, family, vip) + hint)
             else:
                 self.checked(rs['_path'], check.not_the_vip, addr, vip)
         self.duplicate_real_servers(label, real_servers)
@@ -443,7 +503,8 @@ class _Normaliser(Problems):
         return {'address': addr.compressed, 'port': port}
 
     # -- real servers ---------------------------------------------------------------------------
-    def real_servers(self, label, items, service_port, forwarding):
+    def real_servers(self, label, items, service_port, forwarding, family):
+        """family: the vip's (how group members are resolved), or None without a vip."""
         path = label + '.real_servers'
         if items is None:
             self.err(path, 'is required (a non-empty list of {group: ...} or {address: ...} items)')
@@ -456,10 +517,10 @@ class _Normaliser(Problems):
             return []
         result = []
         for j, item in enumerate(items):
-            result.extend(self.real_server_item('%s[%d]' % (path, j), item, service_port, forwarding))
+            result.extend(self.real_server_item('%s[%d]' % (path, j), item, service_port, forwarding, family))
         return result
 
-    def real_server_item(self, rpath, item, service_port, forwarding):
+    def real_server_item(self, rpath, item, service_port, forwarding, family):
         if not isinstance(item, Mapping):
             self.err(rpath, 'must be a mapping (dict), got %s' % type_name(item))
             return []
@@ -478,17 +539,25 @@ class _Normaliser(Problems):
         lower = self.integer(rpath + '.lower_threshold', item.get('lower_threshold', 0), 0, MAX_THRESHOLD)
         self.checked(rpath + '.lower_threshold', check.lower_threshold, lower, upper)
 
-        def entry(path, addr, host, rs_weight):
+        def entry(path, addr, host, rs_weight, from_group=False):
             return {'address': addr.compressed if addr is not None else None, 'port': port, 'weight': rs_weight,
-                    'upper_threshold': upper, 'lower_threshold': lower, 'host': host, '_ip': addr, '_path': path}
+                    'upper_threshold': upper, 'lower_threshold': lower, 'host': host, '_ip': addr, '_path': path,
+                    '_group': from_group}
 
         if address is not None:
             addr = self.ip(rpath + '.address', address)
             host = self.address_index().get(addr.compressed) if addr is not None else None
             return [entry(rpath + '.address', addr, host, weight)]
-        return self.group_members(rpath, group, entry, weight)
+        return self.group_members(rpath, group, entry, weight, family)
 
-    def group_members(self, rpath, group, entry, item_weight):
+    def member_address(self, hpath, host, family):
+        """A group member's address in a service of this family (host_address()), or None with the problem recorded."""
+        addr, reason = host_address(self.hostvars, host, family)
+        if addr is None:
+            self.err(hpath, reason)
+        return addr
+
+    def group_members(self, rpath, group, entry, item_weight, family):
         if not isinstance(group, str) or not group:
             self.err(rpath + '.group', 'must be an inventory group name, got %s' % describe(group))
             return []
@@ -503,9 +572,7 @@ class _Normaliser(Problems):
         members = []
         for host in hosts:
             hpath = '%s host %s' % (gpath, host)
-            addr, reason = host_address(self.hostvars, host)
-            if addr is None:
-                self.err(hpath, reason)
+            addr = self.member_address(hpath, host, family)
             weight = item_weight
             try:
                 host_weight = _hostvar(self.hostvars, host, 'lvs_real_server_weight')
@@ -514,7 +581,7 @@ class _Normaliser(Problems):
                 host_weight = None
             if host_weight is not None:
                 weight = self.integer(hpath + '.lvs_real_server_weight', host_weight, 0, MAX_WEIGHT)
-            members.append(entry(hpath, addr, str(host), weight))
+            members.append(entry(hpath, addr, str(host), weight, from_group=True))
         return members
 
     def duplicate_real_servers(self, label, real_servers):
@@ -543,7 +610,7 @@ class _Normaliser(Problems):
         for svc in result:
             del svc['_label']
             for rs in svc['real_servers']:
-                del rs['_ip'], rs['_path']
+                del rs['_ip'], rs['_path'], rs['_group']
         return result
 
     def match_conflicts(self, services):

@@ -54,6 +54,11 @@ HOSTVARS = {
     'linklocal': {'ansible_host': 'fe80::1%eth0'},
     'holds-vip': {'ansible_host': '192.0.2.100'},
     'heavy': {'ansible_host': '192.0.2.14', 'lvs_real_server_weight': '\u00b2'},
+    # lvs_real_server_address6: read in IPv6 services only
+    'v4in6': {'ansible_host': '192.0.2.31', 'lvs_real_server_address6': '192.0.2.31'},
+    'zoned6': {'ansible_host': '192.0.2.32', 'lvs_real_server_address6': ZONE},
+    'newline6': {'ansible_host': '192.0.2.33', 'lvs_real_server_address6': '2001:db8::33\n'},
+    'int6': {'ansible_host': '192.0.2.34', 'lvs_real_server_address6': 3221225985},
 }
 GROUPS = {
     'all': list(HOSTVARS),
@@ -64,6 +69,10 @@ GROUPS = {
     'linklocal': ['linklocal'],
     'holds-vip': ['holds-vip'],
     'heavy': ['heavy'],
+    'v4in6': ['v4in6'],
+    'zoned6': ['zoned6'],
+    'newline6': ['newline6'],
+    'int6': ['int6'],
     'empty': [],
 }
 P0 = 'lvs_virtual_services[0] (www)'
@@ -105,6 +114,12 @@ def marked(match, **changes):
 
 def model(service, path, gist):
     return ([service] if not isinstance(service, list) else service), path, gist
+
+
+def address6(host, gist):
+    """www6 whose real_servers[1] is the group of the same name as host, a host with a bad lvs_real_server_address6."""
+    return model(www6(real_servers=[{'group': 'v6'}, {'group': host}]),
+                 '%s (group %s) host %s: lvs_real_server_address6' % (RS1, host, host), gist)
 
 
 # -- the module ---------------------------------------------------------------------------------------
@@ -158,6 +173,14 @@ BAD = [
         model(www6(real_servers=[{'group': 'v6'}, {'group': 'zoned'}]),
               RS1 + ' (group zoned) host zoned', 'lvs_real_server_address: must be a unicast IPv4 or IPv6 address '
               'without a zone id')),
+    Bad('host-var-address6-ipv4', address6('v4in6', '192.0.2.31 is not an IPv6 address')),
+    Bad('host-var-address6-zone-id', address6('zoned6', 'must be a unicast IPv4 or IPv6 address without a zone id')),
+    Bad('host-var-address6-trailing-newline', address6('newline6', "got str '2001:db8::33\\n'")),
+    Bad('host-var-address6-int', address6('int6', 'got int 3221225985')),
+    Bad('ipv6-service-ipv4-group-member',
+        model(www6(real_servers=[{'group': 'v6'}, {'group': 'lvs_real_servers'}]),
+              RS1 + ' (group lvs_real_servers) host web1', 'address 192.0.2.11 is IPv4 but the service is IPv6 '
+              "(vip 2001:db8::100); set lvs_real_server_address6 to the host's IPv6 address")),
     Bad('ansible-host-link-local-zone',
         model(rs(address=None, group='linklocal'), RS1 + ' (group linklocal) host linklocal',
               "no IP address: set lvs_real_server_address (ansible_host 'fe80::1%eth0' is not a unicast IP")),
@@ -923,6 +946,18 @@ def test_any_value_in_a_real_server_field_gives_a_model_error_or_nothing(field):
         item = {'address': '198.51.100.20'} if field != 'address' else {}
         _model_survives([www(real_servers=[dict(item, **{field: value})])])
         _model_survives([www(real_servers=[value])])
+
+
+def test_any_value_of_a_hosts_address6_gives_a_model_error_or_nothing():
+    for value in ODD_VALUES:
+        hostvars = dict(HOSTVARS, web1={'ansible_host': '192.0.2.11', 'lvs_real_server_address6': value})
+        for services in ([www6(real_servers=[{'group': 'lvs_real_servers'}])], [www()],
+                         [www6(real_servers=[{'address': '2001:db8::11'}])]):
+            try:
+                normalise_services(copy.deepcopy(services), hostvars, GROUPS)
+            except ModelError as exc:
+                assert all(isinstance(line, str) and '\n' not in line for line in exc.errors)
+                str(exc)
 
 
 @pytest.mark.parametrize('field', MODULE_FIELDS)

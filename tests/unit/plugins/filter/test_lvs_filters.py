@@ -47,6 +47,62 @@ def test_real_server_address_fails_naming_the_host_unless_not_strict():
     assert FILTERS['real_server_address']('lb1', {'lb1': {'ansible_host': 'lb1.example'}}, False) == ''
 
 
+DUAL = {'rs1': {'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '2001:DB8::11'},
+        'rs2': {'ansible_host': '192.0.2.12'},
+        'v6main': {'lvs_real_server_address': '2001:db8::14', 'lvs_real_server_address6': '2001:db8:0::14'},
+        'named6': {'ansible_host': 'named6.example', 'lvs_real_server_address6': '2001:db8::16'},
+        'bad6': {'ansible_host': '192.0.2.17', 'lvs_real_server_address6': '192.0.2.17'},
+        'lb1': {'ansible_host': 'lb1.example'}}
+
+
+@pytest.mark.parametrize('host, family, expected', [
+    ('rs1', None, '192.0.2.11'),  # unchanged without family: IPv4 services' address
+    ('rs1', 'inet', '192.0.2.11'),
+    ('rs1', 'inet6', '2001:db8::11'),
+    ('rs1', 'all', ['192.0.2.11', '2001:db8::11']),
+    ('rs2', 'inet6', '192.0.2.12'),  # no address6: the host's address (the model then says it is not IPv6)
+    ('rs2', 'all', ['192.0.2.12']),
+    ('v6main', 'all', ['2001:db8::14']),  # each address once
+    ('named6', 'inet6', '2001:db8::16'),
+    ('named6', 'all', ['2001:db8::16']),  # address6 alone is enough
+])
+def test_real_server_address_by_family(host, family, expected):
+    assert FILTERS['real_server_address'](host, DUAL, True, family) == expected
+
+
+def test_real_server_address_by_family_fails_naming_the_host_unless_not_strict():
+    address6 = 'bad6: lvs_real_server_address6: 192.0.2.17 is not an IPv6 address'
+    with pytest.raises(AnsibleFilterError, match=address6):
+        FILTERS['real_server_address']('bad6', DUAL, family='inet6')
+    with pytest.raises(AnsibleFilterError, match=address6):
+        FILTERS['real_server_address']('bad6', DUAL, family='all')
+    with pytest.raises(AnsibleFilterError, match='lb1: no IP address: set lvs_real_server_address'):
+        FILTERS['real_server_address']('lb1', DUAL, family='all')
+    assert FILTERS['real_server_address']('bad6', DUAL) == '192.0.2.17'  # IPv4 services never read it
+    assert FILTERS['real_server_address']('bad6', DUAL, False, 'inet6') == ''
+    assert FILTERS['real_server_address']('bad6', DUAL, False, 'all') == ['192.0.2.17']
+    assert FILTERS['real_server_address']('lb1', DUAL, False, 'all') == []
+
+
+@pytest.mark.parametrize('family', ['inet4', 'INET6', 'inet6\n', 6, ['inet6'], {'inet6': 1}])
+def test_real_server_address_rejects_an_unknown_family(family):
+    with pytest.raises(AnsibleFilterError, match='real_server_address: family must be one of inet, inet6, all, got '):
+        FILTERS['real_server_address']('rs1', DUAL, True, family)
+
+
+def test_served_by_and_real_server_address_agree_for_a_dual_stack_host():
+    """Every address a director's table holds for a host (decommission.yml's check) is one the filter gives."""
+    services = FILTERS['virtual_services']([SERVICE, dict(SERVICE, name='web6', vip='2001:db8::100'),
+                                            dict(SERVICE, name='x6', vip='2001:db8::101',
+                                                 real_servers=[{'address': '2001:db8::11'}])],
+                                           DUAL, {'all': list(DUAL), 'lvs_real_servers': ['rs1']})
+    served = FILTERS['served_by'](services, 'rs1')
+    assert [(s['name'], s['real_server']['address']) for s in served] == [
+        ('web', '192.0.2.11'), ('web6', '2001:db8::11'), ('x6', '2001:db8::11')]
+    in_tables = {d['address'] for v in FILTERS['ipvs_services'](services) for d in v['destinations']}
+    assert in_tables == set(FILTERS['real_server_address']('rs1', DUAL, family='all'))
+
+
 def test_chain_of_filters():
     services = FILTERS['virtual_services']([SERVICE], HOSTVARS, GROUPS)
     assert [r['weight'] for r in FILTERS['served_by'](services, 'web2')[0]['real_servers']] == [1, 3]

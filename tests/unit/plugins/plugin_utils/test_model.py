@@ -415,6 +415,173 @@ def test_served_by_rejects_raw_input():
         services_served_by({'name': 'web'}, 'web1')
 
 
+# -- dual-stack real servers: lvs_real_server_address6 ---------------------------------------------
+
+DUAL_HOSTVARS = {
+    # reached over IPv4; lvs_real_server_address6 is their address in IPv6 services
+    'rs1': {'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '2001:DB8:0::11'},
+    'rs2': {'ansible_host': '192.0.2.12', 'lvs_real_server_address6': '2001:db8::12', 'lvs_real_server_weight': 2},
+    'v4only': {'ansible_host': '192.0.2.13'},
+    # IPv6 in lvs_real_server_address already: lvs_real_server_address6 wins in IPv6 services where it is set
+    'v6main': {'ansible_host': '192.0.2.14', 'lvs_real_server_address': '2001:db8::14'},
+    'both6': {'lvs_real_server_address': '2001:db8::15', 'lvs_real_server_address6': '2001:db8::1:15'},
+    # no IPv4 address at all (ansible_host a DNS name): fine for IPv6 services
+    'named6': {'ansible_host': 'named6.example.org', 'lvs_real_server_address6': '2001:db8::16'},
+}
+DUAL_GROUPS = {'all': list(DUAL_HOSTVARS), 'lvs_real_servers': ['rs1', 'rs2'], 'v4only': ['v4only'],
+               'v6main': ['v6main'], 'both6': ['both6'], 'named6': ['named6']}
+W6 = 'lvs_virtual_services[1] (web6)'
+
+
+def web6(**changes):
+    return web(**dict({'name': 'web6', 'vip': '2001:db8::100'}, **changes))
+
+
+def dual(services, hostvars=None, groups=None):
+    return normalise_services(copy.deepcopy(services), DUAL_HOSTVARS if hostvars is None else hostvars,
+                              DUAL_GROUPS if groups is None else groups)
+
+
+def dual_errors(services, hostvars=None, groups=None):
+    with pytest.raises(ModelError) as info:
+        dual(services, hostvars, groups)
+    return info.value.errors
+
+
+def test_dual_stack_group_serves_an_ipv4_and_an_ipv6_service():
+    v4, v6 = dual([web(), web6()])
+    assert (v4['vip'], v4['family'], v6['vip'], v6['family']) == ('192.0.2.100', 'inet', '2001:db8::100', 'inet6')
+    assert v4['real_servers'] == [
+        {'address': '192.0.2.11', 'port': 80, 'weight': 1, 'upper_threshold': 0, 'lower_threshold': 0, 'host': 'rs1'},
+        {'address': '192.0.2.12', 'port': 80, 'weight': 2, 'upper_threshold': 0, 'lower_threshold': 0, 'host': 'rs2'},
+    ]
+    assert v6['real_servers'] == [
+        {'address': '2001:db8::11', 'port': 80, 'weight': 1, 'upper_threshold': 0, 'lower_threshold': 0, 'host': 'rs1'},
+        {'address': '2001:db8::12', 'port': 80, 'weight': 2, 'upper_threshold': 0, 'lower_threshold': 0, 'host': 'rs2'},
+    ]
+    assert [(v['family'], [d['address'] for d in v['destinations']]) for v in to_ipvs_services([v4, v6])] == [
+        ('inet', ['192.0.2.11', '192.0.2.12']), ('inet6', ['2001:db8::11', '2001:db8::12'])]
+
+
+def test_dual_stack_host_serves_both_services_each_at_its_own_address():
+    services = dual([web(), web6(), web(name='other', vip='192.0.2.101', real_servers=[{'group': 'v4only'}])])
+    mine = services_served_by(services, 'rs1')
+    assert [(s['name'], s['real_server']['address'], s['real_server']['host']) for s in mine] == [
+        ('web', '192.0.2.11', 'rs1'), ('web6', '2001:db8::11', 'rs1')]
+    assert [s['name'] for s in services_served_by(services, 'v4only')] == ['other']
+
+
+def test_ipv6_service_uses_the_hosts_address_without_address6_and_address6_where_set():
+    (svc,) = dual([web6(real_servers=[{'group': 'v6main'}, {'group': 'both6'}, {'group': 'named6'}])])
+    assert [(r['address'], r['host']) for r in svc['real_servers']] == [
+        ('2001:db8::14', 'v6main'), ('2001:db8::1:15', 'both6'), ('2001:db8::16', 'named6')]
+
+
+def test_ipv4_service_never_reads_address6():
+    hostvars = dict(DUAL_HOSTVARS, rs1={'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '192.0.2.11'},
+                    rs2={'ansible_host': '192.0.2.12', 'lvs_real_server_address6': ['not', 'an', 'address']})
+    (svc,) = dual([web()], hostvars)
+    assert [(r['address'], r['host']) for r in svc['real_servers']] == [('192.0.2.11', 'rs1'), ('192.0.2.12', 'rs2')]
+
+
+def test_fwmark_service_without_vip_resolves_members_as_before():
+    """Its family comes from its first real server: its group members are at lvs_real_server_address/ansible_host."""
+    (svc,) = dual([web(vip=None, port=None, fwmark=3)])
+    assert svc['family'] == 'inet'
+    assert [r['address'] for r in svc['real_servers']] == ['192.0.2.11', '192.0.2.12']
+
+
+def test_address6_is_matched_by_an_explicit_address_item():
+    services = dual([web6(real_servers=[{'address': '2001:db8:0:0::12', 'weight': 5}, {'address': '2001:db8::99'}])])
+    assert [(r['address'], r['host']) for r in services[0]['real_servers']] == [
+        ('2001:db8::12', 'rs2'), ('2001:db8::99', None)]
+    (mine,) = services_served_by(services, 'rs2')
+    assert (mine['name'], mine['real_server']['address'], mine['real_server']['weight']) == ('web6', '2001:db8::12', 5)
+    assert services_served_by(services, 'rs1') == []
+
+
+def test_address6_does_not_take_over_another_hosts_address():
+    """An address item equal to one host's address and another's lvs_real_server_address6 is the first host's."""
+    hostvars = {'early': {'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '2001:db8::14'},
+                'v6main': DUAL_HOSTVARS['v6main']}
+    (svc,) = dual([web6(real_servers=[{'address': '2001:db8::14'}])], hostvars, {'all': ['early', 'v6main']})
+    assert svc['real_servers'][0]['host'] == 'v6main'
+
+
+def test_group_and_address6_item_for_the_same_host_are_a_duplicate():
+    errors = dual_errors([web(), web6(real_servers=[{'group': 'lvs_real_servers'}, {'address': '2001:db8::11'}])])
+    assert errors == [W6 + '.real_servers[1].address: real server [2001:db8::11]:80 is listed twice in ' + W6
+                      + ' (also at ' + W6 + '.real_servers[0] (group lvs_real_servers) host rs1)']
+
+
+class _Unreadable(dict):
+    """A host's vars where one variable cannot be produced (Ansible: a template with an undefined variable)."""
+
+    def get(self, key, default=None):
+        if key == 'lvs_real_server_address6':
+            raise ValueError("'undefined_v6' is undefined\nmore detail")
+        return super().get(key, default)
+
+
+G6 = W6 + '.real_servers[0] (group lvs_real_servers) host rs1'
+A6 = G6 + ': lvs_real_server_address6: '
+UNICAST = 'must be a unicast IPv4 or IPv6 address'
+ADDRESS6_BAD = [
+    ('ipv4', '192.0.2.11', [A6 + '192.0.2.11 is not an IPv6 address']),
+    ('zone-id', 'fe80::11%eth0', [A6 + UNICAST + " without a zone id (%...), got str 'fe80::11%eth0'"]),
+    ('link-local', 'fe80::11', [A6 + UNICAST + ', got fe80::11 (link-local)']),
+    ('ipv4-mapped', '::ffff:192.0.2.11', [A6 + UNICAST + ', got ::ffff:c000:20b (reserved)']),
+    ('prefix', '2001:db8::11/64', [A6 + UNICAST + ", got str '2001:db8::11/64'"]),
+    ('newline', '2001:db8::11\n', [A6 + UNICAST + ", got str '2001:db8::11\\n'"]),
+    ('int', 3221225985, [A6 + UNICAST + ', got int 3221225985']),
+    ('list', ['2001:db8::11'], [A6 + UNICAST + ", got list ['2001:db8::11']"]),
+    ('dict', {'address': '2001:db8::11'}, [A6 + UNICAST + ", got dict {'address': '2001:db8::11'}"]),
+    ('bool', True, [A6 + UNICAST + ', got bool True']),
+    ('empty', '', [A6 + UNICAST + ", got str ''"]),
+]
+
+
+@pytest.mark.parametrize('value, expected', [case[1:] for case in ADDRESS6_BAD], ids=[case[0] for case in ADDRESS6_BAD])
+def test_bad_address6_is_reported_at_the_variable(value, expected):
+    hostvars = dict(DUAL_HOSTVARS, rs1={'ansible_host': '192.0.2.11', 'lvs_real_server_address6': value})
+    assert dual_errors([web(), web6()], hostvars) == expected
+
+
+def test_unreadable_address6_is_a_problem_not_a_traceback():
+    hostvars = dict(DUAL_HOSTVARS, rs1=_Unreadable(ansible_host='192.0.2.11'))
+    assert dual_errors([web(), web6()], hostvars) == [
+        G6 + ": lvs_real_server_address6: cannot be read: 'undefined_v6' is undefined"]
+
+
+def test_ipv6_service_with_ipv4_members_says_to_set_address6():
+    errors = dual_errors([web(), web6(real_servers=[{'group': 'v4only'}, {'address': '192.0.2.30'}])])
+    assert errors == [
+        W6 + '.real_servers[0] (group v4only) host v4only: address 192.0.2.13 is IPv4 but the service is IPv6 '
+             "(vip 2001:db8::100); set lvs_real_server_address6 to the host's IPv6 address",
+        # an address item is not a host's: nothing to set there
+        W6 + '.real_servers[1].address: address 192.0.2.30 is IPv4 but the service is IPv6 (vip 2001:db8::100)',
+    ]
+
+
+def test_every_address6_problem_at_once():
+    hostvars = dict(DUAL_HOSTVARS, rs1={'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '192.0.2.11'},
+                    rs2={'ansible_host': '192.0.2.12', 'lvs_real_server_address6': 'fe80::12%eth0',
+                         'lvs_real_server_weight': 70000})
+    errors = dual_errors([web(port=0), web6(real_servers=[{'group': 'lvs_real_servers'}, {'group': 'v4only'}])],
+                         hostvars)
+    g = W6 + '.real_servers[0] (group lvs_real_servers) host '
+    assert errors == [
+        P0 + '.port: 0 is outside 1..65535',
+        P0 + '.real_servers[0] (group lvs_real_servers) host rs2.lvs_real_server_weight: 70000 is outside 0..65535',
+        g + 'rs1: lvs_real_server_address6: 192.0.2.11 is not an IPv6 address',
+        g + 'rs2: lvs_real_server_address6: must be a unicast IPv4 or IPv6 address without a zone id (%...), '
+            "got str 'fe80::12%eth0'",
+        g + 'rs2.lvs_real_server_weight: 70000 is outside 0..65535',
+        W6 + '.real_servers[1] (group v4only) host v4only: address 192.0.2.13 is IPv4 but the service is IPv6 '
+             "(vip 2001:db8::100); set lvs_real_server_address6 to the host's IPv6 address",
+    ]
+
+
 # -- ipvs_services --------------------------------------------------------------------------------
 
 def test_ipvs_services_for_a_dr_service():

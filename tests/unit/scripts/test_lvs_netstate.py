@@ -721,6 +721,19 @@ def test_ipv6_spellings_are_one_address(ns):
     assert ns.default_routes(6) == ROUTES6_FULL
 
 
+def test_an_ipv6_vip_is_never_the_source_of_the_hosts_own_packets(ns):
+    # Source address selection (RFC 6724 rule 8, as Linux counts it) prefers the address whose prefix matches
+    # more of the destination, counting at most the address's own prefix length: a /128 VIP beats the host's /64,
+    # and a director would reach its real servers from the VIP (they would answer themselves). Deprecated, it
+    # still takes traffic but is never picked; it is usable at once (nodad).
+    ns.write('address vx0 2001:db8:1::40/128\n')
+    assert ns.apply() == ['+ address vx0 2001:db8:1::40/128']
+    vip = [a for a in json.loads(ns.sh('ip -j addr show dev vx0'))[0]['addr_info'] if a['local'] == '2001:db8:1::40']
+    assert [(a['preferred_life_time'], a.get('deprecated'), a.get('tentative')) for a in vip] == [(0, True, None)]
+    assert json.loads(ns.sh('ip -j -6 route get 2001:db8:1::9'))[0]['prefsrc'] == '2001:db8:1::2'
+    assert ns.apply() == []
+
+
 def test_status_reports_a_manual_delete(ns):
     ns.write(FULL)
     assert ns.status() == (1, FULL_APPLIED)

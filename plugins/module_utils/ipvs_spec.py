@@ -130,26 +130,26 @@ def _destination(item, svc, vip, path, index):
         forwarding = 'dr' if forwarding is None else check.choice(_folded(forwarding), FORWARDINGS, 'forwarding')
         field = '.port'
         service_port = None if svc['fwmark'] is not None else svc['port']
-        port = item.get('port')
-        if port is None:
-            port = 0 if service_port is None else service_port
-        else:
-            port = check.integer(port, 0 if service_port is None else 1, MAX_PORT, digit_strings=True)
+        port = _opt_int(item, 'port', 0 if service_port is None else service_port, 0 if service_port is None else 1,
+                        MAX_PORT)
         # ipvsadm silently uses the service port for dr/tun real servers of address:port services.
         check.member_port(port, service_port, forwarding)
         field = '.upper_threshold'
-        upper = item.get('upper_threshold')
-        upper = 0 if upper is None else check.integer(upper, 0, MAX_THRESHOLD, digit_strings=True)
+        upper = _opt_int(item, 'upper_threshold', 0, 0, MAX_THRESHOLD)
         field = '.lower_threshold'
-        lower = item.get('lower_threshold')
-        lower = 0 if lower is None else check.integer(lower, 0, MAX_THRESHOLD, digit_strings=True)
+        lower = _opt_int(item, 'lower_threshold', 0, 0, MAX_THRESHOLD)
         check.lower_threshold(lower, upper)
         field = '.weight'
-        weight = item.get('weight')
-        weight = 1 if weight is None else check.integer(weight, 0, MAX_WEIGHT, digit_strings=True)
+        weight = _opt_int(item, 'weight', 1, 0, MAX_WEIGHT)
     except Invalid as exc:
         raise IpvsInputError(_dest_path(path, index) + field, str(exc)) from None
     return hostport(addr, port, family), new_dest(addr, port, family, forwarding, weight, upper, lower)
+
+
+def _opt_int(item, key, default, low, high):
+    """item[key] as an int in low..high (digit strings too), or default when it is missing; Invalid otherwise."""
+    value = item.get(key)
+    return default if value is None else check.integer(value, low, high, digit_strings=True)
 
 
 def _dest_path(path, index):

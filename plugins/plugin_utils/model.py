@@ -101,14 +101,9 @@ def host_address(hostvars, host, family=None):
     family='inet6': the host's address in IPv6 services, lvs_real_server_address6 when it is set; every other
     family (None, 'inet'): lvs_real_server_address, else ansible_host, else the inventory name if it is an IP."""
     if family == 'inet6':
-        try:
-            addr6, problem = _address6(hostvars, host)
-        except HostVarError as exc:
-            return None, str(exc)
-        if problem is not None:
-            return None, '%s: %s' % (ADDRESS6_VAR, problem)
-        if addr6 is not None:
-            return addr6, None
+        addr6, problem = _address6(hostvars, host)
+        if problem is not None or addr6 is not None:
+            return addr6, problem
     try:
         explicit = _hostvar(hostvars, host, 'lvs_real_server_address')
         ansible_host = _hostvar(hostvars, host, 'ansible_host') if explicit is None else None
@@ -132,36 +127,39 @@ def host_address(hostvars, host, family=None):
 
 def _address6(hostvars, host):
     """The host's lvs_real_server_address6 (its address in IPv6 services): (ip object, None), (None, None) when it is
-    unset, or (None, problem) with the problem to report at the variable. HostVarError when it cannot be read."""
-    value = _hostvar(hostvars, host, ADDRESS6_VAR)
+    unset, or (None, problem), the problem naming the variable."""
+    try:
+        value = _hostvar(hostvars, host, ADDRESS6_VAR)
+    except HostVarError as exc:
+        return None, str(exc)
     if value is None:
         return None, None
     try:
         addr = check.ip_address(value)
     except Invalid as exc:
-        return None, str(exc)
+        return None, '%s: %s' % (ADDRESS6_VAR, exc)
     if addr.version != 6:
-        return None, '%s is not an IPv6 address' % addr.compressed
+        return None, '%s: %s is not an IPv6 address' % (ADDRESS6_VAR, addr.compressed)
     return addr, None
 
 
 def host_addresses(hostvars, host):
     """Every address the directors may use for an inventory host, each once: host_address()'s (IPv4 services,
     and IPv6 services when lvs_real_server_address6 is unset), then lvs_real_server_address6.
-    (list of ip objects, list of problems). A host with a valid lvs_real_server_address6 needs no other address:
-    then host_address()'s problem is not one."""
+    (list of ip objects, list of problems). A host with a valid lvs_real_server_address6 needs no other address
+    (then "no IP address" is not a problem); a lvs_real_server_address the user set is checked all the same."""
     addr, reason = host_address(hostvars, host)
-    try:
-        addr6, problem6 = _address6(hostvars, host)
-    except HostVarError as exc:
-        addr6, problem6 = None, str(exc)
-    else:
-        problem6 = None if problem6 is None else '%s: %s' % (ADDRESS6_VAR, problem6)
+    addr6, problem6 = _address6(hostvars, host)
+    if addr6 is not None and reason is not None:
+        try:
+            if _hostvar(hostvars, host, 'lvs_real_server_address') is None:
+                reason = None
+        except HostVarError:
+            pass  # the reason says so
     addresses = [addr] if addr is not None else []
     if addr6 is not None and addr6 != addr:
         addresses.append(addr6)
-    problems = [p for p in (reason if addr6 is None else None, problem6) if p is not None]
-    return addresses, problems
+    return addresses, [p for p in (reason, problem6) if p is not None]
 
 
 class _Normaliser(Problems):
@@ -200,10 +198,7 @@ class _Normaliser(Problems):
                 if addr is not None:
                     self._address_index.setdefault(addr.compressed, str(host))
             for host in hosts:
-                try:
-                    addr, dummy = _address6(self.hostvars, host)
-                except HostVarError:
-                    continue
+                addr, dummy = _address6(self.hostvars, host)
                 if addr is not None:
                     self._address_index.setdefault(addr.compressed, str(host))
         return self._address_index

@@ -732,6 +732,13 @@ def test_an_ipv6_vip_is_never_the_source_of_the_hosts_own_packets(ns):
     assert [(a['preferred_life_time'], a.get('deprecated'), a.get('tentative')) for a in vip] == [(0, True, None)]
     assert json.loads(ns.sh('ip -j -6 route get 2001:db8:1::9'))[0]['prefsrc'] == '2001:db8:1::2'
     assert ns.apply() == []
+    # Found preferred again (an earlier version, someone's change): status says so, apply deprecates it again.
+    ns.sh('ip addr change 2001:db8:1::40/128 dev vx0 preferred_lft forever')
+    assert ns.status() == (1, ['~ address vx0 2001:db8:1::40/128 deprecated'])
+    assert ns.apply() == ['~ address vx0 2001:db8:1::40/128 deprecated']
+    assert json.loads(ns.sh('ip -j -6 route get 2001:db8:1::9'))[0]['prefsrc'] == '2001:db8:1::2'
+    assert ns.apply() == []
+    assert ns.stop() == ['- address vx0 2001:db8:1::40/128']
 
 
 def test_status_reports_a_manual_delete(ns):

@@ -52,6 +52,7 @@ DUAL = {'rs1': {'ansible_host': '192.0.2.11', 'lvs_real_server_address6': '2001:
         'v6main': {'lvs_real_server_address': '2001:db8::14', 'lvs_real_server_address6': '2001:db8:0::14'},
         'named6': {'ansible_host': 'named6.example', 'lvs_real_server_address6': '2001:db8::16'},
         'bad6': {'ansible_host': '192.0.2.17', 'lvs_real_server_address6': '192.0.2.17'},
+        'bad4': {'lvs_real_server_address': '192.0.2.300', 'lvs_real_server_address6': '2001:db8::18'},
         'lb1': {'ansible_host': 'lb1.example'}}
 
 
@@ -82,6 +83,10 @@ def test_real_server_address_by_family_fails_naming_the_host_unless_not_strict()
     assert FILTERS['real_server_address']('bad6', DUAL, False, 'inet6') == ''
     assert FILTERS['real_server_address']('bad6', DUAL, False, 'all') == ['192.0.2.17']
     assert FILTERS['real_server_address']('lb1', DUAL, False, 'all') == []
+    # a valid address6 does not hide a bad lvs_real_server_address the user set
+    with pytest.raises(AnsibleFilterError, match='bad4: lvs_real_server_address: must be a unicast'):
+        FILTERS['real_server_address']('bad4', DUAL, family='all')
+    assert FILTERS['real_server_address']('bad4', DUAL, False, 'all') == ['2001:db8::18']
 
 
 @pytest.mark.parametrize('family', ['inet4', 'INET6', 'inet6\n', 6, ['inet6'], {'inet6': 1}])

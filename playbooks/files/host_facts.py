@@ -84,7 +84,9 @@ def main():
     want = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     links = ip_json('addr', 'show')
     facts = {
-        'addresses': {link['ifname']: ['%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', [])]
+        # Link-local addresses (every IPv6 interface has one, derived from its MAC) are never a VIP: left out.
+        'addresses': {link['ifname']: ['%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', [])
+                                       if a.get('scope') != 'link']
                       for link in links},
         'macs': {link['ifname']: link.get('address') for link in links},
         'up': {link['ifname']: 'UP' in link.get('flags', []) for link in links},

@@ -61,7 +61,9 @@ options:
         description: With O(files[].line), as M(ansible.builtin.lineinfile) uses it.
         type: str
       line:
-        description: The last line that matches O(files[].regexp) must be this one.
+        description:
+          - The last line that matches O(files[].regexp) must be this one, with its newline, as
+            M(ansible.builtin.lineinfile) would leave it.
         type: str
       mode:
         description: Octal permissions wanted, for example V(0644).
@@ -125,6 +127,7 @@ units:
 
 import grp
 import hashlib
+import io
 import os
 import pwd
 import re
@@ -184,16 +187,23 @@ def file_matches(spec):
         return True, False
     if spec.get('checksum') is not None and hashlib.sha1(content).hexdigest() != spec['checksum']:
         return True, False
-    if spec.get('line') is not None:
-        try:
-            pattern = re.compile(spec.get('regexp') or re.escape(spec['line']))
-            lines = content.decode('utf-8').splitlines()
-        except (re.error, UnicodeDecodeError):
-            return True, False
-        found = [line for line in lines if pattern.search(line)]
-        if not found or found[-1] != spec['line']:
-            return True, False
+    if spec.get('line') is not None and not last_match_is_line(content, spec.get('regexp'), spec['line']):
+        return True, False
     return True, True
+
+
+def last_match_is_line(content, regexp, line):
+    """Whether ansible.builtin.lineinfile (state=present) would leave CONTENT as it is: as lineinfile does, on bytes,
+    in lines split after each newline, the last one that REGEXP finds (or equal to LINE, without REGEXP) must be LINE
+    followed by the newline lineinfile writes."""
+    wanted = line.encode('utf-8') + os.linesep.encode()
+    try:
+        pattern = re.compile(regexp.encode('utf-8')) if regexp else None
+    except re.error:
+        return False
+    found = [cur for cur in io.BytesIO(content).readlines()
+             if (pattern.search(cur) if pattern else cur.rstrip(b'\r\n') == wanted.rstrip(b'\r\n'))]
+    return bool(found) and found[-1] == wanted
 
 
 def read_unit(module, systemctl, name):

@@ -349,6 +349,20 @@ def test_a_sysctl_already_set_is_recorded_silently(ns):
     assert ns.sysctl('net.ipv4.conf.lo.arp_announce') == '1'
 
 
+def test_a_sysctl_of_several_digits_is_read_set_and_restored_whole(ns):
+    # the shell's own read would see only the first byte of a /proc/sys file (dash reads a byte at a time)
+    ns.sh('echo 64 > /proc/sys/net/ipv4/ip_default_ttl')
+    ns.write('sysctl net.ipv4.ip_default_ttl 128\n')
+    assert ns.apply() == ['~ sysctl net.ipv4.ip_default_ttl 64 -> 128']
+    assert ns.sysctl('net.ipv4.ip_default_ttl') == '128'
+    assert ns.apply() == []
+    ns.write('sysctl net.ipv4.ip_default_ttl 12\n')
+    assert ns.apply() == ['~ sysctl net.ipv4.ip_default_ttl 128 -> 12']
+    ns.write('# nothing\n')
+    assert ns.apply() == ['- sysctl net.ipv4.ip_default_ttl restored to 64']
+    assert ns.sysctl('net.ipv4.ip_default_ttl') == '64'
+
+
 def test_dropping_the_routes_restores_the_previous_defaults(ns):
     ns.write(FULL)
     ns.apply()

@@ -154,6 +154,9 @@ def test_absent_matches_only_when_nothing_is_there(run, tmp_path):
     ('AUTO="true"\nAUTO="false"\n', False),
     ('#AUTO="true"\n', False),                # no line matches the regexp: lineinfile adds one
     ('AUTO="true" \n', False),
+    ('AUTO="true"', False),                   # lineinfile adds the newline
+    ('AUTO="true"\r\n', False),               # and rewrites a CRLF line
+    ('#x\fAUTO="true"\n', False),            # a form feed is not a line break to lineinfile
 ])
 def test_a_line_matches_when_the_last_line_the_regexp_finds_is_it(run, tmp_path, text, matches):
     f = write(tmp_path / 'ipvsadm', text.encode())

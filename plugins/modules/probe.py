@@ -104,7 +104,7 @@ EXAMPLES = r"""
     owner: root
     group: root
     mode: "0644"
-  when: not __web_probe.files['/etc/nginx/conf.d/lvs-cluster.conf'].matches
+  when: "'/etc/nginx/conf.d/lvs-cluster.conf' not in __web_probe.matching"
 """
 
 RETURN = r"""
@@ -118,6 +118,12 @@ files:
   returned: always
   type: dict
   sample: {/etc/modprobe.d/lvs-cluster-ip_vs.conf: {exists: true, matches: true}}
+matching:
+  description: The paths of O(files) that match everything asked, in the order given (what a task tests before it skips).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/modprobe.d/lvs-cluster-ip_vs.conf]
 units:
   description: Per unit, the output of C(systemctl is-enabled) and C(systemctl is-active).
   returned: always
@@ -243,7 +249,9 @@ def main():
         systemctl = module.get_bin_path('systemctl')
         for name in module.params['units']:
             units[name] = read_unit(module, systemctl, name) if systemctl else dict(enabled='unknown', active='unknown')
-    module.exit_json(changed=False, packages=read_packages(module, module.params['packages']), files=files, units=units)
+    matching = [spec['path'] for spec in module.params['files'] if files[spec['path']]['matches']]
+    module.exit_json(changed=False, packages=read_packages(module, module.params['packages']), files=files,
+                     matching=matching, units=units)
 
 
 if __name__ == '__main__':

@@ -25,9 +25,17 @@ def addresses():
 
 
 def hex_endpoint(text):
-    """'C6336AAA:0050' -> '198.51.100.170:80' (IPv4 only: the lab is IPv4)."""
+    """(address, port) of /proc/net/ip_vs's 'C6336AAA:0050' (IPv4) or '[2001:0db8:...:0170]:0050' (IPv6)."""
+    if text.startswith('['):
+        addr, port = text[1:].split(']:')
+        return str(ipaddress.IPv6Address(addr)), int(port, 16)
     addr, port = text.split(':')
-    return '%s:%d' % (ipaddress.IPv4Address(int(addr, 16)), int(port, 16))
+    return str(ipaddress.IPv4Address(int(addr, 16))), int(port, 16)
+
+
+def endpoint_text(address, port):
+    """'198.51.100.170:80' or '[2001:db8::170]:80', as the playbooks name a service."""
+    return ('[%s]:%d' if ':' in address else '%s:%d') % (address, port)
 
 
 def ipvs_dests(service):
@@ -43,9 +51,9 @@ def ipvs_dests(service):
         if not fields:
             continue
         if fields[0] in ('TCP', 'UDP', 'SCTP'):
-            current = hex_endpoint(fields[1]) if ':' in fields[1] else None
+            current = endpoint_text(*hex_endpoint(fields[1])) if ':' in fields[1] else None
         elif fields[0] == '->' and current == service:
-            dests[hex_endpoint(fields[1]).split(':')[0]] = int(fields[3])
+            dests[hex_endpoint(fields[1])[0]] = int(fields[3])
     return dests
 
 

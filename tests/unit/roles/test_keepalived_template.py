@@ -148,6 +148,13 @@ def test_vrrp_instance(conf):
     assert lines(block(render(SERVICES[:1], priority=100), 'vrrp_instance'))[1] == 'state BACKUP'  # lb2 has 140
 
 
+def test_an_ipv6_vip_is_deprecated_so_the_director_never_connects_from_it(conf):
+    vips = [line for line in lines(block(conf, 'vrrp_instance lvs_vip_2001_db8__100')) if line.startswith('2001:')]
+    assert vips == ['2001:db8::100/128 dev eth0 preferred_lft 0']
+    assert [line for line in lines(block(conf, 'vrrp_instance lvs_vip_192_0_2_100')) if 'dev eth0' in line] == \
+        ['192.0.2.100/32 dev eth0']  # IPv4 has no such thing
+
+
 def test_nopreempt_only_without_preemption():
     text = render(preempt=False, preempt_delay=30)
     instances = re.findall(r'^vrrp_instance ', text, re.M)

@@ -209,3 +209,16 @@ def test_check_mode_reads_the_same_and_changes_nothing(run, tmp_path):
     checked, failed = run(args, answers, check_mode=True)[:2]
     assert not failed and checked == normal and checked['changed'] is False
     assert f.read_bytes() == CONTENT
+
+
+def test_matching_lists_the_paths_that_match_in_the_order_given(run, tmp_path):
+    good, spoiled, second = write(tmp_path / 'b.conf'), write(tmp_path / 'a.conf', mode=0o600), write(tmp_path / 'c.conf')
+    result, failed, dummy = run({'files': [wanted(second), wanted(spoiled), wanted(good),
+                                           {'path': str(tmp_path / 'gone'), 'state': 'absent'}]})
+    assert not failed
+    assert result['matching'] == [str(second), str(good), str(tmp_path / 'gone')]
+
+
+def test_matching_is_empty_without_files(run):
+    result, failed, dummy = run({'units': ['nginx']})
+    assert not failed and result['matching'] == []

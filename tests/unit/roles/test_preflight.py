@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = """
@@ -197,3 +199,60 @@ def test_bgp_preflight_reports_services_and_settings_at_once(tmp_path):
     assert 'bgp_peers[0].password: must be 1..80 printable ASCII characters' in out
     assert 'bad"one' not in out
     assert 'argument_spec_data' not in out
+
+
+# claimed.yml reads the facts of the host, here the machine running the tests, with this interpreter
+LOCAL_FACTS = {'ansible_python_interpreter': sys.executable}
+
+
+def _own_address():
+    """A global address of the machine running the tests (ansible_connection local reads its facts)."""
+    import ipaddress
+    import socket
+    for family, probe in ((socket.AF_INET, '192.0.2.1'), (socket.AF_INET6, '2001:db8::1')):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                sock.connect((probe, 9))  # UDP: no packet is sent; the kernel only picks the source address
+                addr = ipaddress.ip_address(sock.getsockname()[0].split('%')[0])
+        except OSError:
+            continue
+        if not (addr.is_loopback or addr.is_link_local or addr.is_unspecified):
+            return addr.compressed
+    pytest.skip('this machine has no global address to test with')
+
+
+def test_realserver_whose_own_address_is_declared_is_not_taken_apart(tmp_path):
+    """The play resolves web1 to 192.0.2.11, but the declaration names this machine's own address: web1 serves
+    nothing by the declaration, yet stopping it being a real server would break a live one."""
+    addr = _own_address()
+    services = [{'name': 'www', 'vip': '203.0.113.100', 'port': 80, 'real_servers': [{'address': addr}]}]
+    rc, out = run(tmp_path, 'web1', 'realserver', 'claimed', {'lvs_virtual_services': services, **LOCAL_FACTS})
+    assert rc != 0, out
+    variable = 'lvs_real_server_address6' if ':' in addr else 'lvs_real_server_address'
+    assert '%s: web1 holds %s, declared as a real server of www, but the declaration does not resolve' % (variable, addr) in out
+
+
+def test_realserver_whose_address_is_not_declared_passes_the_claim_check(tmp_path):
+    rc, out = run(tmp_path, 'web1', 'realserver', 'claimed', {'lvs_virtual_services': GOOD, **LOCAL_FACTS})
+    assert rc == 0, out
+    assert 'holds' not in out
+
+
+def test_bgp_withdraw_used_alone_checks_its_input_before_anything(tmp_path):
+    """tasks_from: withdraw in a user's play (not after site.yml's validation): bad input is reported by field before
+    the derivation, the install or any write; before, its derivation met an undefined variable instead."""
+    extra = dict(BGP_SETTINGS, lvs_virtual_services=BGP_GOOD, bgp_local_as='x')
+    rc, out = run(tmp_path, 'lb1', 'bgp', 'withdraw', extra, TWO_DIRECTORS)
+    assert rc != 0
+    assert "bgp_local_as: must be an integer 1..4294967295, got str 'x'" in out
+    assert 'Derive the BIRD configuration' not in out
+
+
+def test_realserver_holding_a_declared_vip_is_not_mistaken_for_a_real_server(tmp_path):
+    """A DR real server holds the VIPs on lo: this machine's own address as one service's VIP and another's real
+    server (the model accepts it) is not a claim on this host."""
+    addr = _own_address()
+    services = [{'name': 'front', 'vip': '203.0.113.100', 'port': 80, 'real_servers': [{'address': addr}]},
+                {'name': 'back', 'vip': addr, 'port': 8080, 'real_servers': [{'address': '203.0.113.7'}]}]
+    rc, out = run(tmp_path, 'web1', 'realserver', 'claimed', {'lvs_virtual_services': services, **LOCAL_FACTS})
+    assert rc == 0, out

@@ -256,3 +256,13 @@ def test_realserver_holding_a_declared_vip_is_not_mistaken_for_a_real_server(tmp
                 {'name': 'back', 'vip': addr, 'port': 8080, 'real_servers': [{'address': '203.0.113.7'}]}]
     rc, out = run(tmp_path, 'web1', 'realserver', 'claimed', {'lvs_virtual_services': services, **LOCAL_FACTS})
     assert rc == 0, out
+
+
+def test_realserver_that_serves_one_service_is_checked_for_its_address_in_another(tmp_path):
+    """web1 serves www at 192.0.2.11 (resolved to it), while api names this machine's own address, which the play
+    does not resolve to web1: taking api's VIP away would break it."""
+    addr = _own_address()
+    services = GOOD + [{'name': 'api', 'vip': '203.0.113.101', 'port': 80, 'real_servers': [{'address': addr}]}]
+    rc, out = run(tmp_path, 'web1', 'realserver', 'claimed', {'lvs_virtual_services': services, **LOCAL_FACTS})
+    assert rc != 0, out
+    assert 'web1 holds %s, declared as a real server of api, but' % addr in out

@@ -65,6 +65,12 @@ options:
           - The last line that matches O(files[].regexp) must be this one, with its newline, as
             M(ansible.builtin.lineinfile) would leave it.
         type: str
+      search:
+        description:
+          - A regular expression that must find something in the content (as C(grep) would, line by line), for
+            example a mark that says which role wrote the file.
+        type: str
+        version_added: 0.3.0
       mode:
         description: Octal permissions wanted, for example V(0644).
         type: str
@@ -114,10 +120,12 @@ packages:
   type: dict
   sample: {nginx: installed}
 files:
-  description: Per path, whether it exists and whether it matches everything asked.
+  description:
+    - Per path, whether something exists there, whether it matches everything asked, and its C(type) (without
+      following a link) V(file), V(directory), V(link), V(other), or V(absent).
   returned: always
   type: dict
-  sample: {/etc/modprobe.d/lvs-cluster-ip_vs.conf: {exists: true, matches: true}}
+  sample: {/etc/modprobe.d/lvs-cluster-ip_vs.conf: {exists: true, matches: true, type: file}}
 matching:
   description: The paths of O(files) that match everything asked, in the order given (what a task tests before it skips).
   returned: always
@@ -164,6 +172,18 @@ def read_packages(module, names):
     return status
 
 
+def file_type(path):
+    """What is at path, without following a link: file, directory, link, other or absent."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return 'absent'
+    for kind, test in (('file', stat.S_ISREG), ('directory', stat.S_ISDIR), ('link', stat.S_ISLNK)):
+        if test(mode):
+            return kind
+    return 'other'
+
+
 def file_matches(spec):
     """(exists, matches) of one file spec; anything unreadable reads as not matching."""
     path = spec['path']
@@ -185,7 +205,7 @@ def file_matches(spec):
             return True, False
         if spec.get('group') is not None and grp.getgrgid(st.st_gid).gr_name != spec['group']:
             return True, False
-        if spec.get('checksum') is None and spec.get('line') is None:
+        if spec.get('checksum') is None and spec.get('line') is None and spec.get('search') is None:
             return True, True
         with open(path, 'rb') as f:
             content = f.read()
@@ -195,7 +215,18 @@ def file_matches(spec):
         return True, False
     if spec.get('line') is not None and not last_match_is_line(content, spec.get('regexp'), spec['line']):
         return True, False
+    if spec.get('search') is not None and not found(content, spec['search']):
+        return True, False
     return True, True
+
+
+def found(content, regexp):
+    """Whether REGEXP finds something in CONTENT, line by line (on bytes, as grep does); a bad one finds nothing."""
+    try:
+        pattern = re.compile(regexp.encode('utf-8'))
+    except re.error:
+        return False
+    return any(pattern.search(cur) for cur in content.splitlines())
 
 
 def last_match_is_line(content, regexp, line):
@@ -232,6 +263,7 @@ def main():
                 checksum=dict(type='str'),
                 regexp=dict(type='str'),
                 line=dict(type='str'),
+                search=dict(type='str'),
                 mode=dict(type='str'),
                 owner=dict(type='str'),
                 group=dict(type='str'),
@@ -243,7 +275,7 @@ def main():
     files = {}
     for spec in module.params['files']:
         exists, matches = file_matches(spec)
-        files[spec['path']] = dict(exists=exists, matches=matches)
+        files[spec['path']] = dict(exists=exists, matches=matches, type=file_type(spec['path']))
     units = {}
     if module.params['units']:
         systemctl = module.get_bin_path('systemctl')

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,17 +126,34 @@ def test_keepalived_never_replaces_a_foreign_config(tmp_path):
     (tmp_path / 'foreign.conf').write_text('global_defs {\n}\n')
     (tmp_path / 'a-directory').mkdir()  # not a file: neither ours nor absent
     (tmp_path / 'dangling.conf').symlink_to(tmp_path / 'nowhere.conf')  # someone else's link
+    owned = [{'ansible.builtin.debug': {'msg': 'owned={{ __keepalived_conf_state.matches }}'}}]
     rc, out = run(tmp_path, 'all', 'keepalived', 'owner', {}, OWNER_INVENTORY,
-                  {'__keepalived_conf': '%s/{{ conf }}' % tmp_path, '__keepalived_conf_to_write': True})
+                  {'__keepalived_conf': '%s/{{ conf }}' % tmp_path, '__keepalived_conf_to_write': True}, owned)
     assert rc != 0
+    # what the hand-over to the director role and decommission act on: only the file with the mark
+    for host, mark in (('ours', True), ('foreign_replace', False), ('none', False)):
+        assert re.search(r'ok: \[%s\] =>\s+msg: owned=%s\n' % (host, mark), out), out
     refused = '%s/foreign.conf exists and was not written by lvs.cluster.keepalived' % tmp_path
     assert 'fatal: [foreign]' in out and refused in out, out
-    assert 'fatal: [directory]' in out and 'Is a directory' in out, out
-    assert 'fatal: [dangling]' in out, out
+    assert 'fatal: [directory]' in out and '%s/a-directory is a directory, not a regular file' % tmp_path in out, out
+    assert 'fatal: [dangling]' in out and '%s/dangling.conf is a link, not a regular file' % tmp_path in out, out
     for host in ('ours', 'foreign_replace', 'none'):
         assert 'fatal: [%s]' % host not in out, out
         assert '%s  ' % host in out.split('PLAY RECAP')[1] and 'failed=0' in \
             [line for line in out.split('PLAY RECAP')[1].splitlines() if line.startswith(host + ' ')][0], out
+
+
+def test_keepalived_ownership_read_by_the_directors_probe_costs_no_run_of_its_own(tmp_path):
+    # site.yml passes what the director's probe found: no probe of owner.yml's own, the state is the one given
+    (tmp_path / 'foreign.conf').write_text('global_defs {\n}\n')
+    given = {'exists': True, 'matches': True, 'type': 'file'}
+    show = [{'ansible.builtin.debug': {'msg': 'state={{ __keepalived_conf_state | to_json }}'}}]
+    rc, out = run(tmp_path, 'ours', 'keepalived', 'owner', {}, OWNER_INVENTORY,
+                  {'__keepalived_conf': '%s/foreign.conf' % tmp_path, '__keepalived_conf_found': given}, show)
+    assert rc == 0, out
+    assert 'Find out whether keepalived.conf was written by this role' in out  # the task is listed, and skipped
+    assert re.search(r'skipping: \[ours\]', out), out
+    assert 'msg: \'state={"exists": true, "matches": true, "type": "file"}\'' in out, out
 
 
 # Drain and restore find the directors whose table keepalived builds from the directors' own setting (here a group

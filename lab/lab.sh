@@ -4,7 +4,7 @@
 #           IP_VS, else boot the cached qemu VM on a throwaway overlay (building it first if needed)
 #   down    stop the VM, drop its overlay        status   show what runs
 #   build   build all cached artifacts           images   ensure lvs-lab/debian:* exist in the engine
-# Env: LVS_LAB_MODE=auto|vm|local, LVS_LAB_CACHE, LVS_LAB_PORT, LVS_LAB_MEM, LVS_LAB_SMP, LVS_LAB_SUITES
+# Env: LVS_LAB_MODE=auto|vm|local, LVS_LAB_CACHE, LVS_LAB_PORT, LVS_LAB_MEM, LVS_LAB_SMP, LVS_LAB_SUITES, LVS_LAB_QEMU
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 VMRUN=$LAB_RUN/vm
@@ -42,8 +42,9 @@ boot_vm() {
   mkdir -p "$run"; rm -f "$run"/ctl.in "$run"/ctl.out "$run"/console.log
   mkfifo "$run/ctl.in" "$run/ctl.out"
   # KVM is not usable on these hosts (see README), so software emulation with 2 threads.
+  ensure_qemu
   ( close_lock_fds
-  exec qemu-system-x86_64 -name lvs-lab -accel tcg,thread=multi -smp "$LAB_SMP" -m "$LAB_MEM" \
+  exec "${LAB_QEMU[@]}" -name lvs-lab -accel tcg,thread=multi -smp "$LAB_SMP" -m "$LAB_MEM" \
     -nodefaults -no-user-config -display none -no-reboot \
     -kernel "$vm/vmlinuz" -initrd "$vm/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
     -drive "file=$disk,if=virtio,format=$fmt,cache=$cache,discard=unmap" \

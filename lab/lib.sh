@@ -29,6 +29,55 @@ lab_mirror() {
   echo "$m"
 }
 
+# qemu for the VM. TCG in qemu 10.0 runs the lab about a quarter faster than Debian 12's qemu 7.2 (lab/README.md,
+# "Numbers"). Where the host's qemu is older than 10, the lab unpacks qemu-system-x86 from the release's backports
+# into its cache (dpkg -x: nothing is installed; the libraries are those the release's own qemu, installed by
+# ensure_host_tools, brought). Anything that fails there keeps the host's qemu. Sets LAB_QEMU (argv prefix).
+# LVS_LAB_QEMU=system always takes the host's qemu; LVS_LAB_QEMU=/path/to/qemu-system-x86_64 that binary.
+LAB_QEMU_PACKAGES="qemu-system-x86 qemu-system-common qemu-system-data"
+ensure_qemu() {
+  LAB_QEMU=(qemu-system-x86_64)
+  case ${LVS_LAB_QEMU:-auto} in
+    system) return 0 ;;
+    auto) ;;
+    *) LAB_QEMU=("$LVS_LAB_QEMU"); return 0 ;;
+  esac
+  local major codename dir
+  major=$(qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+  [ "${major:-0}" -lt 10 ] || return 0
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || return 0
+  dir=$LAB_CACHE/qemu-$codename-backports
+  [ -x "$dir/usr/bin/qemu-system-x86_64" ] || fetch_backports_qemu "$codename" "$dir" ||
+    { log "qemu from $codename-backports not available: the host's qemu $major is used (slower)"; return 0; }
+  # its own firmware and option ROMs first, then the BIOS from the host's seabios package
+  LAB_QEMU=("$dir/usr/bin/qemu-system-x86_64" -L "$dir/usr/share/qemu" -L /usr/share/seabios)
+}
+
+# fetch_backports_qemu <codename> <dir>: download and unpack, with apt's own state kept out of the system's
+fetch_backports_qemu() {
+  local codename=$1 dir=$2 tmp mirror keyring="" deb rc=0
+  mirror=$(lab_mirror) || return 1
+  [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+  tmp=$(mktemp -d "$LAB_CACHE/qemu-fetch.XXXXXX") || return 1
+  mkdir -p "$tmp/lists/partial" "$tmp/debs" "$tmp/root"
+  echo "deb ${keyring}$mirror $codename-backports main" >"$tmp/sources.list"
+  local apt=(apt-get -qq -o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+             -o "Dir::State::Lists=$tmp/lists" -o APT::Sandbox::User=root)
+  log "fetching qemu from $codename-backports (once, into the lab cache)"
+  # shellcheck disable=SC2086  # the package list is words
+  if "${apt[@]}" update >/dev/null && (cd "$tmp/debs" && "${apt[@]}" download $LAB_QEMU_PACKAGES >/dev/null); then
+    for deb in "$tmp"/debs/*.deb; do dpkg -x "$deb" "$tmp/root" || rc=1; done
+    # it must start with the host's libraries, or it is of no use
+    [ $rc -eq 0 ] && "$tmp/root/usr/bin/qemu-system-x86_64" --version >/dev/null 2>&1 && rm -rf "$dir" &&
+      mv "$tmp/root" "$dir" || rc=1
+  else
+    rc=1
+  fi
+  rm -rf "$tmp"
+  return $rc
+}
+
 # Cache key: hash of the files that define an artifact plus extra words (suite, versions).
 input_hash() {
   local extra=$1; shift

@@ -488,10 +488,13 @@ def test_arp_nft_keep_stale_hides_a_dropped_vip_until_the_stale_run(ns):
     ns.write(NFT)
     ns.apply()
     ns.write(NFT.replace('192.0.2.41', '192.0.2.42'))
-    assert ns.apply('--keep-stale') == ['+ arp-nft 192.0.2.42 198.51.100.2', '+ address lo 192.0.2.42/32']
+    removed = ['- address lo 192.0.2.41/32', '- arp-nft 192.0.2.41 198.51.100.2']
+    # what is kept is printed on "= " lines, each as the full apply prints it when it takes it away
+    assert ns.apply('--keep-stale') == ['+ arp-nft 192.0.2.42 198.51.100.2', '+ address lo 192.0.2.42/32'] + [
+        '= ' + line for line in removed]
     assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.2'), ('192.0.2.41', '198.51.100.2'),
                                  ('192.0.2.42', '198.51.100.2'))
-    assert ns.apply() == ['- address lo 192.0.2.41/32', '- arp-nft 192.0.2.41 198.51.100.2']
+    assert ns.apply() == removed
     assert ns.nft() == nft_table(('192.0.2.40', '198.51.100.2'), ('192.0.2.42', '198.51.100.2'))
 
 
@@ -560,10 +563,14 @@ def test_arp_nft_keep_stale_with_no_arp_nft_line_left_still_repairs_the_table(ns
     ns.write(NFT)
     ns.apply()
     ns.write(re.sub(r'arp-nft .*\n', '', NFT))
-    assert ns.apply('--keep-stale') == []
+    kept = ['= - arp-nft 192.0.2.40 198.51.100.2', '= - arp-nft 192.0.2.41 198.51.100.2',
+            '= - arp-nft table arp lvs_rs']
+    assert ns.apply('--keep-stale') == kept
     ns.sh('nft flush ruleset')
-    assert ns.apply('--keep-stale') == ['~ arp-nft table arp lvs_rs written again (changed or removed by someone else)']
+    assert ns.apply('--keep-stale') == [
+        '~ arp-nft table arp lvs_rs written again (changed or removed by someone else)'] + kept
     assert ns.nft() == NFT_FULL
+    assert ns.apply() == [line[2:] for line in kept]
 
 
 def failing_address_removal(ns):
@@ -608,18 +615,6 @@ def test_keep_stale_adds_and_changes_only(ns):
                .replace('sysctl net.ipv4.conf.lo.arp_ignore 1', 'sysctl net.ipv4.conf.lo.arp_ignore 2')
                .replace('link vx3\n', '').replace('route 2001:db8:1::1\n', ''))
     ns.write(reduced)
-    assert ns.apply('--keep-stale') == [
-        '~ sysctl net.ipv4.conf.lo.arp_ignore 1 -> 2',
-        '+ arp-hide 192.0.2.42 198.51.100.2',
-        '+ address lo 192.0.2.42/32',
-    ]
-    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.41/32', '192.0.2.42/32', '2001:db8::40/128',
-                              '::1/128']
-    assert ns.sysctl('net.ipv4.conf.all.arp_announce') == '2'
-    assert ns.link_up('vx3')
-    assert ns.default_routes(6) == ROUTES6_FULL
-    assert '-j DROP -d 192.0.2.41' in ns.arptables()
-    assert ns.apply('--keep-stale') == []
     stale = [
         '- address lo 192.0.2.41/32',
         '- route -6 default via 2001:db8:1::1, restored: default via 2001:db8:1::9 dev vx0 proto 4 metric 1024 '
@@ -628,6 +623,18 @@ def test_keep_stale_adds_and_changes_only(ns):
         '- link vx3 down',
         '- sysctl net.ipv4.conf.all.arp_announce restored to 1',
     ]
+    assert ns.apply('--keep-stale') == [
+        '~ sysctl net.ipv4.conf.lo.arp_ignore 1 -> 2',
+        '+ arp-hide 192.0.2.42 198.51.100.2',
+        '+ address lo 192.0.2.42/32',
+    ] + ['= ' + line for line in stale]
+    assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.41/32', '192.0.2.42/32', '2001:db8::40/128',
+                              '::1/128']
+    assert ns.sysctl('net.ipv4.conf.all.arp_announce') == '2'
+    assert ns.link_up('vx3')
+    assert ns.default_routes(6) == ROUTES6_FULL
+    assert '-j DROP -d 192.0.2.41' in ns.arptables()
+    assert ns.apply('--keep-stale') == ['= ' + line for line in stale]
     assert ns.status() == (1, stale)
     assert ns.apply() == stale
     assert ns.addresses() == ['127.0.0.1/8', '192.0.2.40/32', '192.0.2.42/32', '2001:db8::40/128', '::1/128']
@@ -1011,7 +1018,7 @@ def test_mark_changes_drops_and_keep_stale(ns):
     assert ns.nft() == user + mark_table('7 tcp', '9 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
     # --keep-stale keeps a dropped mark until a full apply
     ns.write('mark 7 tcp 192.0.2.41 80,8080,8443\n')
-    assert ns.apply('--keep-stale') == []
+    assert ns.apply('--keep-stale') == ['= - mark ' + MARK_RULES[2]]
     assert ns.nft() == user + mark_table('7 tcp', '9 tcp').replace('80, 8080 }', '80, 8080, 8443 }')
     assert ns.apply() == ['- mark ' + MARK_RULES[2]]
     assert ns.nft() == user + mark_table('7 tcp').replace('80, 8080 }', '80, 8080, 8443 }')

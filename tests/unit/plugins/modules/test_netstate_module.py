@@ -43,7 +43,6 @@ DATA_FILE = '/etc/lvs-cluster/realserver.conf'
 SHOW = 'systemctl show --property=UnitFileState --property=ActiveState ' + UNIT_NAME
 APPLY = SCRIPT + ' apply ' + DATA_FILE
 APPLY_KEEP = SCRIPT + ' apply --keep-stale ' + DATA_FILE
-STATUS = SCRIPT + ' status ' + DATA_FILE
 CHECK_STATUS = '/tmp/lvs-netstate-check-*/lvs-netstate status /tmp/lvs-netstate-check-*/realserver.conf'
 
 DATA = ('sysctl net.ipv4.conf.all.arp_ignore 1\n'
@@ -311,48 +310,47 @@ def test_a_note_of_the_script_is_a_warning_not_a_change(host):
     assert res == dict(res, changed=False, changes=[], notes=[NOTE], warnings=[NOTE])
 
 
-def test_a_note_in_check_mode_and_in_status_is_no_change_and_no_stale_item(host):
+def test_a_note_in_check_mode_and_with_keep_stale_is_no_change_and_no_stale_item(host):
     host.install(keep_stale=True)
     host.says('apply', '! ' + NOTE)
-    host.says('status', '! ' + NOTE, rc=0)
     res = host.run(keep_stale=True)
     assert res == dict(res, changed=False, changes=[], stale=False, notes=[NOTE], warnings=[NOTE])
+    host.says('status', '! ' + NOTE, rc=0)
     res = host.run(check_mode=True)
     assert res == dict(res, changed=False, changes=[], notes=[NOTE], warnings=[NOTE])
 
 
-@pytest.mark.parametrize('status_rc, status_lines, stale', [
-    (1, ['- address lo 192.0.2.101/32'], True),
-    (0, [], False),
+@pytest.mark.parametrize('kept, stale', [
+    (['= - address lo 192.0.2.101/32'], True),
+    ([], False),
 ])
-def test_keep_stale_applies_with_keep_stale_and_asks_status(host, status_rc, status_lines, stale):
+def test_keep_stale_applies_with_keep_stale_and_reads_the_kept_items_from_its_output(host, kept, stale):
     host.install(data=DATA2, keep_stale=True)
-    host.says('apply', '+ address lo 192.0.2.102/32')
-    host.says('status', *status_lines, rc=status_rc)
+    host.says('apply', '+ address lo 192.0.2.102/32', *kept)
     data3 = DATA + 'address lo 192.0.2.102/32\n'
     res = host.run(data=data3, keep_stale=True)
     assert res['changed'] is True
     assert res['stale'] is stale
+    # the "= " lines are what is kept, not changes
     assert changes(host, res) == ['wrote /etc/lvs-cluster/realserver.conf', '+ address lo 192.0.2.102/32']
-    assert host.log() == [SHOW, APPLY_KEEP, STATUS]
-    assert host.seen_data('status') == data3
+    # one run of the script: no status after the apply
+    assert host.log() == [SHOW, APPLY_KEEP]
+    assert host.seen_data('apply') == data3
 
 
-def test_keep_stale_on_fresh_host_starts_then_asks_status(host):
+def test_keep_stale_with_only_kept_items_is_no_change(host):
+    host.install(keep_stale=True)
+    host.says('apply', '= - address lo 192.0.2.101/32', '= - sysctl net.ipv4.conf.all.arp_announce restored to 0')
+    res = host.run(keep_stale=True)
+    assert res == dict(res, changed=False, changes=[], stale=True)
+    assert host.log() == [SHOW, APPLY_KEEP]
+
+
+def test_keep_stale_on_fresh_host_starts_then_applies_once(host):
     res = host.run(keep_stale=True)
     assert res['stale'] is False
     assert host.log() == ['systemctl daemon-reload', SHOW, 'systemctl enable ' + UNIT_NAME,
-                          'systemctl start ' + UNIT_NAME, APPLY, APPLY_KEEP, STATUS]
-
-
-def test_keep_stale_status_that_cannot_run_fails_clearly(host):
-    host.install()
-    host.says('status', rc=3, err='lvs-netstate: arptables-legacy: not found\n')
-    res = host.run(keep_stale=True, expect_fail=True)
-    assert host.norm(res['msg']) == \
-        'lvs-netstate status /etc/lvs-cluster/realserver.conf: status 3: lvs-netstate: arptables-legacy: not found'
-    assert res['changes'] == []
-    assert host.log() == [SHOW, APPLY_KEEP, STATUS]
+                          'systemctl start ' + UNIT_NAME, APPLY, APPLY_KEEP]
 
 
 def test_unit_file_change_reloads_before_apply(host):

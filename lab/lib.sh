@@ -29,11 +29,12 @@ lab_mirror() {
   echo "$m"
 }
 
-# qemu for the VM. TCG in qemu 10.0 runs the lab about a quarter faster than Debian 12's qemu 7.2 (lab/README.md,
-# "Numbers"). Where the host's qemu is older than 10, the lab unpacks qemu-system-x86 from the release's backports
-# into its cache (dpkg -x: nothing is installed; the libraries are those the release's own qemu, installed by
-# ensure_host_tools, brought). Anything that fails there keeps the host's qemu. Sets LAB_QEMU (argv prefix).
-# LVS_LAB_QEMU=system always takes the host's qemu; LVS_LAB_QEMU=/path/to/qemu-system-x86_64 that binary.
+# qemu for the VM. TCG in qemu 10.0 ran a no-op site.yml about a sixth faster than Debian 12's qemu 7.2 (lab/README.md,
+# "How it works"). Where the host's qemu is older than 10, the lab unpacks qemu-system-x86 from the release's
+# backports into its cache (dpkg -x: nothing is installed; the libraries are those the release's own qemu, installed
+# by ensure_host_tools, brought). Anything that fails there keeps the host's qemu, and a failed fetch is not tried
+# again for a day. Sets LAB_QEMU (argv prefix). LVS_LAB_QEMU=system always takes the host's qemu;
+# LVS_LAB_QEMU=/path/to/qemu-system-x86_64 that binary. Refresh: rm -rf "$LAB_CACHE"/qemu-*-backports.
 LAB_QEMU_PACKAGES="qemu-system-x86 qemu-system-common qemu-system-data"
 ensure_qemu() {
   LAB_QEMU=(qemu-system-x86_64)
@@ -48,34 +49,44 @@ ensure_qemu() {
   codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
   [ -n "$codename" ] || return 0
   dir=$LAB_CACHE/qemu-$codename-backports
-  [ -x "$dir/usr/bin/qemu-system-x86_64" ] || fetch_backports_qemu "$codename" "$dir" ||
-    { log "qemu from $codename-backports not available: the host's qemu $major is used (slower)"; return 0; }
+  # its own lock, not build.lock: the caller may hold that one, and a second flock on it would wait forever
+  if ! qemu_runs "$dir" && ! with_lock "$LAB_CACHE/qemu.lock" fetch_backports_qemu "$codename" "$dir"; then
+    log "qemu from $codename-backports not available: the host's qemu $major is used (slower)"
+    return 0
+  fi
   # its own firmware and option ROMs first, then the BIOS from the host's seabios package
   LAB_QEMU=("$dir/usr/bin/qemu-system-x86_64" -L "$dir/usr/share/qemu" -L /usr/share/seabios)
 }
 
-# fetch_backports_qemu <codename> <dir>: download and unpack, with apt's own state kept out of the system's
+# qemu_runs <dir>: the unpacked qemu starts with the host's libraries as they are now
+qemu_runs() { "$1/usr/bin/qemu-system-x86_64" --version >/dev/null 2>&1; }
+
+# fetch_backports_qemu <codename> <dir>: download and unpack, with apt's lists and caches kept out of the system's.
+# Run under qemu.lock: another checkout sharing the cache may have fetched it meanwhile, or left a fetch half done.
 fetch_backports_qemu() {
-  local codename=$1 dir=$2 tmp mirror keyring="" deb rc=0
-  mirror=$(lab_mirror) || return 1
+  local codename=$1 dir=$2 failed=$2.failed tmp mirror keyring="" deb
+  qemu_runs "$dir" && return 0
+  # a fetch that failed less than a day ago is not tried again at every `up`
+  [ -n "$(find "$failed" -mmin -1440 2>/dev/null)" ] && return 1
+  rm -rf "$dir" "$LAB_CACHE"/qemu-fetch.*
+  mirror=$(lab_mirror 2>/dev/null) || { touch "$failed"; return 1; }
   [ -f /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
   tmp=$(mktemp -d "$LAB_CACHE/qemu-fetch.XXXXXX") || return 1
-  mkdir -p "$tmp/lists/partial" "$tmp/debs" "$tmp/root"
+  mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/debs" "$tmp/root"
   echo "deb ${keyring}$mirror $codename-backports main" >"$tmp/sources.list"
   local apt=(apt-get -qq -o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
-             -o "Dir::State::Lists=$tmp/lists" -o APT::Sandbox::User=root)
+             -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache" -o APT::Sandbox::User=root)
   log "fetching qemu from $codename-backports (once, into the lab cache)"
   # shellcheck disable=SC2086  # the package list is words
-  if "${apt[@]}" update >/dev/null && (cd "$tmp/debs" && "${apt[@]}" download $LAB_QEMU_PACKAGES >/dev/null); then
-    for deb in "$tmp"/debs/*.deb; do dpkg -x "$deb" "$tmp/root" || rc=1; done
-    # it must start with the host's libraries, or it is of no use
-    [ $rc -eq 0 ] && "$tmp/root/usr/bin/qemu-system-x86_64" --version >/dev/null 2>&1 && rm -rf "$dir" &&
-      mv "$tmp/root" "$dir" || rc=1
-  else
-    rc=1
+  if "${apt[@]}" update >/dev/null && (cd "$tmp/debs" && "${apt[@]}" download $LAB_QEMU_PACKAGES >/dev/null) &&
+     (for deb in "$tmp"/debs/*.deb; do dpkg -x "$deb" "$tmp/root" || exit 1; done) &&
+     qemu_runs "$tmp/root" && mv -T "$tmp/root" "$dir"; then
+    rm -rf "$tmp" "$failed"
+    return 0
   fi
   rm -rf "$tmp"
-  return $rc
+  touch "$failed"
+  return 1
 }
 
 # Cache key: hash of the files that define an artifact plus extra words (suite, versions).

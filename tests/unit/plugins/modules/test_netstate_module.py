@@ -338,6 +338,15 @@ def test_keep_stale_applies_with_keep_stale_and_reads_the_kept_items_from_its_ou
     assert host.seen_data('apply') == data3
 
 
+def test_keep_stale_output_with_a_note_a_kept_item_and_a_change(host):
+    host.install(keep_stale=True)
+    host.says('apply', '! ' + NOTE, '~ sysctl net.ipv4.conf.lo.arp_ignore 1 -> 2', '= - address lo 192.0.2.101/32')
+    res = host.run(keep_stale=True)
+    assert res == dict(res, changed=True, changes=['~ sysctl net.ipv4.conf.lo.arp_ignore 1 -> 2'], stale=True,
+                       notes=[NOTE], warnings=[NOTE])
+    assert host.log() == [SHOW, APPLY_KEEP]
+
+
 def test_keep_stale_with_only_kept_items_is_no_change(host):
     host.install(keep_stale=True)
     host.says('apply', '= - address lo 192.0.2.101/32', '= - sysctl net.ipv4.conf.all.arp_announce restored to 0')

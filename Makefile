@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(abspath build/collections)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export PYTHONPATH := $(abspath build/collections)
-SCENARIOS ?= dr life ha nat tun
+SCENARIOS ?= dr life ha nat tun bgp
 
 .PHONY: deps venv tree unit lint sanity build-check checks molecule test demo demo-status demo-down bench
 

@@ -152,7 +152,9 @@ def main():
     p.add_argument('--vip', required=True)
     p.add_argument('--port', type=int, default=80)
     p.add_argument('--via', action='append', required=True)
-    p.add_argument('--first-port', type=int, default=41000)
+    # below the kernel's ephemeral range (32768-60999): no other socket of the host is handed one of them meanwhile
+    # (41000 on, inside it, failed once with EADDRINUSE on one port, through both directors)
+    p.add_argument('--first-port', type=int, default=21000)
     p.add_argument('--count', type=int, default=60)
     p = sub.add_parser('watch-route')
     p.add_argument('--prefix', required=True)

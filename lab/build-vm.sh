@@ -59,7 +59,7 @@ log "vm: configure rootfs"
 install -m 0755 "$LAB_DIR/vm-init.sh" "$root/sbin/lab-init"
 mkdir -p "$root/etc/docker"
 # crun, not runc: every module run and test command is a docker exec, and under emulation runc's Go start-up costs
-# a third more of the VM's CPU per exec (lab/README.md).
+# half as much again of the VM's CPU per exec (lab/README.md).
 cat >"$root/etc/docker/daemon.json" <<'EOF'
 {
   "default-runtime": "crun",
